@@ -1,0 +1,76 @@
+#pragma once
+// What one request records. Field meanings follow the benchmark-semantics contract
+// (docs/metrics.md): every timestamp is absolute monotonic Nanos (see clock.hpp); reports express
+// them relative to the run's time zero.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "splleed/clock.hpp"
+
+namespace splleed {
+
+enum class RequestStatus : std::uint8_t {
+  ok,              // stream completed normally
+  http_error,      // non-2xx status; http_status and an excerpt of the body are kept
+  stream_error,    // an error event inside a 200 stream
+  timeout,         // connect or read timeout
+  connect_error,   // DNS, refused, TLS handshake or certificate failure
+  protocol_error,  // malformed framing or JSON, or the connection broke mid-stream
+  cancelled,       // stopped by the user (Ctrl-C) while in flight
+  incomplete,      // still running when the run stopped (the initial state)
+};
+inline constexpr int kRequestStatusCount = 8;
+
+std::string_view to_string(RequestStatus s) noexcept;
+std::optional<RequestStatus> request_status_from_string(std::string_view s) noexcept;
+
+// One token-bearing stream event: when it was received and how many tokens it carried.
+struct TokenEvent {
+  Nanos received = 0;
+  std::uint32_t tokens = 1;
+};
+
+// Token counts as the server reported them (`usage`); absent fields stay empty.
+struct Usage {
+  std::optional<std::int64_t> prompt_tokens;
+  std::optional<std::int64_t> completion_tokens;
+  std::optional<std::int64_t> cached_tokens;
+  std::optional<std::int64_t> reasoning_tokens;
+};
+
+struct RequestRecord {
+  std::uint64_t index = 0;        // order of issue within its run (warm-up requests included)
+  std::uint32_t prompt_index = 0; // which workload prompt was sent
+  bool warmup = false;            // warm-up requests are kept in the record but excluded from metrics
+  std::string request_id;         // the X-Request-Id header splleed sent
+  std::string response_id;        // the `id` field of the response, when the server sent one
+
+  std::optional<Nanos> scheduled;    // intended send time (open loop) or when a slot freed (closed)
+  std::optional<Nanos> dispatched;   // first byte of the request handed to the socket
+  std::optional<Nanos> headers;      // response status line and headers complete
+  std::optional<Nanos> first_event;  // first stream event of any kind
+  std::optional<Nanos> first_token;  // first event that carried generated output
+  std::optional<Nanos> last_token;   // last event that carried generated output
+  std::optional<Nanos> end;          // stream ended ([DONE], final event, or close after a full body)
+
+  std::vector<TokenEvent> tokens;    // one per token-bearing event, in arrival order
+
+  RequestStatus status = RequestStatus::incomplete;
+  int http_status = 0;
+  std::string error;                 // human-readable cause for any status but ok
+  std::string finish_reason;         // as the server said (stop, length, ...)
+
+  Usage usage;
+  std::uint32_t events = 0;          // stream events of any kind
+  std::uint64_t output_bytes = 0;    // bytes of generated text received
+
+  // Tokens the request produced: server usage when present, else the sum over token events.
+  std::int64_t output_tokens() const noexcept;
+  // Whether TPOT/ITL counts come from the server (`usage`) or from counting events.
+  bool output_tokens_from_usage() const noexcept { return usage.completion_tokens.has_value(); }
+};
+
+}  // namespace splleed

@@ -1,0 +1,75 @@
+#include "splleed/config.hpp"
+
+#include <array>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace splleed {
+
+namespace {
+constexpr std::array<std::pair<Api, std::string_view>, 2> kApis = {{
+    {Api::openai_completions, "openai-completions"},
+    {Api::openai_chat, "openai-chat"},
+}};
+}  // namespace
+
+std::string_view to_string(Api api) noexcept {
+  for (const auto& [a, name] : kApis)
+    if (a == api) return name;
+  return "unknown";
+}
+
+std::optional<Api> api_from_string(std::string_view s) noexcept {
+  for (const auto& [a, name] : kApis)
+    if (name == s) return a;
+  return std::nullopt;
+}
+
+std::string api_names() {
+  std::string out;
+  for (const auto& [a, name] : kApis) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string_view to_string(LoadMode m) noexcept {
+  return m == LoadMode::latency ? "latency" : "concurrency";
+}
+
+std::string validate(const RunConfig& c) {
+  if (c.target.base_url.empty()) return "--base-url is required (e.g. http://127.0.0.1:8000).";
+  if (c.sampling.max_tokens < 1)
+    return "--max-tokens must be at least 1 (got " + std::to_string(c.sampling.max_tokens) + ").";
+  if (c.sampling.min_tokens && (*c.sampling.min_tokens < 0 || *c.sampling.min_tokens > c.sampling.max_tokens))
+    return "--min-tokens must be between 0 and --max-tokens (got " +
+           std::to_string(*c.sampling.min_tokens) + ").";
+  if (c.sampling.temperature && *c.sampling.temperature < 0)
+    return "--temperature must not be negative.";
+  if (c.sampling.top_p && (*c.sampling.top_p <= 0 || *c.sampling.top_p > 1))
+    return "--top-p must be in (0, 1].";
+  if (!c.sampling.extra_body.empty()) {
+    auto j = nlohmann::json::parse(c.sampling.extra_body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return "--extra-body is not valid JSON: " + c.sampling.extra_body;
+    if (!j.is_object()) return "--extra-body must be a JSON object, e.g. '{\"seed\": 1}'.";
+  }
+  if (c.load.concurrency.empty()) return "--concurrency needs at least one level.";
+  for (auto level : c.load.concurrency)
+    if (level < 1)
+      return "--concurrency levels must be positive (got " + std::to_string(level) + ").";
+  if (!c.load.num_requests && !c.load.duration)
+    return "give --num-requests or --duration to bound each run.";
+  if (c.load.num_requests && *c.load.num_requests < 1)
+    return "--num-requests must be at least 1 (got " + std::to_string(*c.load.num_requests) + ").";
+  if (c.load.duration && *c.load.duration <= 0) return "--duration must be positive.";
+  if (c.load.warmup < 0) return "--warmup must not be negative.";
+  if (c.load.workers < 0) return "--workers must not be negative.";
+  if (c.prompts.empty()) return "no prompts: give --prompt at least once.";
+  if (c.target.connect_timeout <= 0 || c.target.read_timeout <= 0)
+    return "timeouts must be positive.";
+  return {};
+}
+
+}  // namespace splleed

@@ -1,0 +1,62 @@
+#pragma once
+// A protocol adapter speaks one wire API: it builds request bodies and turns decoded stream events
+// (SSE `data:` payloads or NDJSON lines) into token events, usage and errors on a RequestRecord.
+// Adapters are pure: no I/O, no clock reads (the receive time is passed in). Fixture-tested.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "splleed/clock.hpp"
+#include "splleed/config.hpp"
+#include "splleed/record.hpp"
+
+namespace splleed::protocol {
+
+enum class Framing : std::uint8_t { sse, ndjson };
+
+struct RequestSpec {
+  std::string_view model;
+  std::string_view prompt;
+  const SamplingParams& sampling;
+};
+
+enum class EventOutcome : std::uint8_t {
+  more,  // keep reading
+  done,  // the stream's terminal event was seen; record.end and record.status are set
+};
+
+// Parses one response stream at a time. Owned by one worker slot and reused across requests
+// (call reset() before each), so that buffers are allocated once, not per token.
+// Not thread-safe.
+class StreamParser {
+ public:
+  virtual ~StreamParser() = default;
+  virtual void reset() = 0;
+
+  // One event payload received at `received`. Updates rec: events, first_event, tokens,
+  // first_token/last_token, usage, response_id, finish_reason, output_bytes; on an in-band error
+  // sets status=stream_error + error; on malformed JSON status=protocol_error + error. Returns done
+  // at the terminal event (e.g. `[DONE]`) or after an error, with rec.end set.
+  // Must not allocate in the steady state (one token event after another).
+  virtual EventOutcome on_event(std::string_view payload, Nanos received, RequestRecord& rec) = 0;
+
+  // The response body ended (end of chunked body, or close after a complete body) before any
+  // terminal event: decides the final status (ok when the stream was well-formed) and sets end.
+  virtual void on_body_end(Nanos t, RequestRecord& rec) = 0;
+};
+
+class ProtocolAdapter {
+ public:
+  virtual ~ProtocolAdapter() = default;
+  virtual Api api() const noexcept = 0;
+  virtual Framing framing() const noexcept = 0;
+  // Request path, appended to the base URL's path (e.g. "/v1/completions").
+  virtual std::string_view path() const noexcept = 0;
+  // The request body (JSON). sampling.extra_body is merged last and wins.
+  virtual std::string build_body(const RequestSpec& spec) const = 0;
+  virtual std::unique_ptr<StreamParser> make_parser() const = 0;
+};
+
+std::unique_ptr<ProtocolAdapter> make_adapter(Api api);
+
+}  // namespace splleed::protocol
