@@ -1,1 +1,344 @@
-int main() { return 0; }
+// splleed command line: `splleed run ...` benchmarks a server, `splleed sim ...` serves the
+// simulated engine. Exit codes: 0 done, 1 the run finished but could not write its outputs,
+// 2 bad options or unusable target (nothing was sent), 130 interrupted (outputs still written).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <future>
+#include <mutex>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "load/runner.hpp"
+#include "report/reporters.hpp"
+#include "sim/sim_server.hpp"
+#include "splleed/environment.hpp"
+#include "splleed/version.hpp"
+
+namespace {
+
+using namespace splleed;
+
+// Blocks SIGINT/SIGTERM in every thread and handles them on one thread with sigwait, so the
+// handler may lock and call into the runner (a plain signal handler may not).
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR2);  // internal: tells the watcher to quit
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0) continue;
+        if (sig == SIGUSR2) return;
+        on_signal_(sig);
+      }
+    });
+  }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_{};
+  std::function<void(int)> on_signal_;
+  std::thread thread_;
+};
+
+std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM"; }
+
+// Writes `path` through a temporary file and a rename, so a crash never leaves half a file.
+bool write_file(const std::string& path, const std::function<void(std::ostream&)>& writer) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      std::cerr << "splleed: cannot write " << path << ": " << std::strerror(errno) << "\n";
+      return false;
+    }
+    writer(out);
+    out.flush();
+    if (!out) {
+      std::cerr << "splleed: writing " << path << " failed: " << std::strerror(errno) << "\n";
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::cerr << "splleed: cannot write " << path << ": " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::string requests_csv_path(const std::string& csv) {
+  std::filesystem::path p(csv);
+  auto stem = p.stem().string();
+  return (p.parent_path() / (stem + ".requests.csv")).string();
+}
+
+struct SimOptions {
+  double ttft_ms = 40, itl_ms = 8, prefill_us_per_token = 20, step_us_per_running = 50;
+  double jitter = 0, eos_probability = 0;
+  std::int32_t max_running = 16, threads = 1;
+  std::uint64_t seed = 0;
+  std::string model = "splleed-sim", host = "127.0.0.1", send_log;
+  std::uint16_t port = 8000;
+
+  sim::SimConfig to_config() const {
+    sim::SimConfig c;
+    c.host = host;
+    c.port = port;
+    c.ttft_ms = ttft_ms;
+    c.itl_ms = itl_ms;
+    c.prefill_us_per_token = prefill_us_per_token;
+    c.step_us_per_running = step_us_per_running;
+    c.jitter = jitter;
+    c.eos_probability = eos_probability;
+    c.max_running = max_running;
+    c.threads = threads;
+    c.seed = seed;
+    c.model = model;
+    c.send_log_path = send_log;
+    return c;
+  }
+};
+
+void add_sim_model_options(CLI::App& app, SimOptions& s, const std::string& prefix) {
+  app.add_option("--" + prefix + "ttft-ms", s.ttft_ms, "Simulated engine: base time to first token (ms)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "itl-ms", s.itl_ms, "Simulated engine: base decode step (ms)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "prefill-us-per-token", s.prefill_us_per_token,
+                 "Simulated engine: prefill cost per prompt token (us)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "step-us-per-running", s.step_us_per_running,
+                 "Simulated engine: decode step cost per running request (us)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "max-running", s.max_running,
+                 "Simulated engine: requests decoded together; the rest queue")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "jitter", s.jitter, "Simulated engine: relative jitter of steps")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "eos-probability", s.eos_probability,
+                 "Simulated engine: chance per token of ending early (unless ignore_eos)")
+      ->capture_default_str();
+}
+
+const std::vector<std::string> kDefaultPrompts = {
+    "Explain quantum computing in simple terms.",
+    "Write a short poem about the sea.",
+    "What are the main causes of inflation?",
+    "Summarise the plot of Hamlet in three sentences.",
+};
+
+int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
+                bool use_sim, const SimOptions& sim_opts, double duration_s) {
+  if (duration_s > 0) config.load.duration = static_cast<Nanos>(duration_s * 1e9);
+  MonotonicClock clock;
+  std::optional<sim::SimServer> sim_server;
+  if (use_sim) {
+    auto sc = sim_opts.to_config();
+    sc.port = 0;
+    sc.host = "127.0.0.1";
+    if (auto err = sim::validate(sc); !err.empty()) {
+      std::cerr << "splleed: " << err << "\n";
+      return 2;
+    }
+    sim_server.emplace(sc, clock);
+    try {
+      auto port = sim_server->start();
+      config.target.base_url = fmt::format("http://127.0.0.1:{}", port);
+    } catch (const std::exception& e) {
+      std::cerr << "splleed: cannot start the simulated engine: " << e.what() << "\n";
+      return 2;
+    }
+    if (config.prompts.empty()) config.prompts = kDefaultPrompts;
+    std::cerr << "splleed: simulated engine on " << config.target.base_url << "\n";
+  }
+  if (auto err = validate(config); !err.empty()) {
+    std::cerr << "splleed: " << err << "\n";
+    return 2;
+  }
+
+  const Nanos origin = clock.now();
+  BenchmarkResult result;
+  load::Runner runner(config, clock, [](const std::string& line) {
+    std::cerr << "splleed: " << line << "\n";
+  });
+  {
+    SignalWatcher signals([&](int sig) { runner.stop("interrupted by " + signal_name(sig)); });
+    load::TargetInfo info;
+    try {
+      info = runner.preflight();
+    } catch (const load::TargetError& e) {
+      std::cerr << "splleed: " << e.what() << "\n";
+      return 2;
+    }
+    result = runner.run();
+    result.environment = capture_host_environment();
+    result.environment.target_url = use_sim ? "embedded simulator" : config.target.base_url;
+    result.environment.served_model = info.served_model;
+  }
+  if (sim_server) sim_server->stop();
+  result.clock = make_clock_info(origin);
+  result.config.target.model = runner.config().target.model;
+
+  report::write_console(result, std::cout);
+  std::cout.flush();
+  bool wrote = true;
+  if (!json_path.empty())
+    wrote &= write_file(json_path, [&](std::ostream& o) { report::write_json(result, o); });
+  if (!csv_path.empty()) {
+    wrote &= write_file(csv_path, [&](std::ostream& o) { report::write_csv_summary(result, o); });
+    wrote &= write_file(requests_csv_path(csv_path),
+                        [&](std::ostream& o) { report::write_csv_requests(result, o); });
+  }
+  if (result.interrupted) {
+    std::cerr << "splleed: " << result.stop_reason << "; results so far were saved.\n";
+    return 130;
+  }
+  return wrote ? 0 : 1;
+}
+
+int sim_command(const SimOptions& opts) {
+  auto config = opts.to_config();
+  if (auto err = sim::validate(config); !err.empty()) {
+    std::cerr << "splleed sim: " << err << "\n";
+    return 2;
+  }
+  MonotonicClock clock;
+  std::promise<int> signalled;
+  auto done = signalled.get_future();
+  std::once_flag once;
+  SignalWatcher signals([&](int sig) { std::call_once(once, [&] { signalled.set_value(sig); }); });
+  sim::SimServer server(config, clock);
+  try {
+    auto port = server.start();
+    std::cerr << "splleed sim: serving model '" << config.model << "' on http://" << config.host
+              << ":" << port << " (Ctrl-C to stop)\n";
+  } catch (const std::exception& e) {
+    std::cerr << "splleed sim: " << e.what() << "\n";
+    return 2;
+  }
+  done.wait();
+  server.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"splleed: measure how an LLM server behaves under load"};
+  app.set_version_flag("--version", std::string("splleed ") + kVersion + " (" + kBuildCommit + ")");
+  app.require_subcommand(1);
+
+  // ---- run ----
+  auto* run = app.add_subcommand("run", "Benchmark a server (or the embedded simulator with --sim)");
+  RunConfig config;
+  config.load.num_requests.reset();
+  std::string api = "openai-completions", mode = "concurrency", json_path, csv_path;
+  std::int64_t num_requests = 0;
+  double duration_s = 0, connect_timeout_s = 10, read_timeout_s = 120;
+  bool use_sim = false;
+  SimOptions sim_opts;
+  std::optional<double> temperature, top_p;
+  std::optional<std::int32_t> min_tokens;
+
+  run->add_flag("--sim", use_sim, "Start the simulated engine in-process and benchmark it");
+  run->add_option("--base-url", config.target.base_url, "Server URL, e.g. http://127.0.0.1:8000");
+  run->add_option("--api", api, "Wire API: " + api_names())->capture_default_str();
+  run->add_option("--model", config.target.model, "Model name (default: first of /v1/models)");
+  run->add_option("--api-key", config.target.api_key,
+                  "API key sent as a Bearer token (default: $SPLLEED_API_KEY); never saved")
+      ->envname("SPLLEED_API_KEY");
+  run->add_flag("--insecure", config.target.insecure, "Do not verify TLS certificates");
+  run->add_option("--connect-timeout", connect_timeout_s, "Connect timeout (s)")->capture_default_str();
+  run->add_option("--read-timeout", read_timeout_s, "Longest silence within a response (s)")
+      ->capture_default_str();
+  run->add_option("--mode", mode, "latency (one at a time) or concurrency (closed loop)")
+      ->check(CLI::IsMember({"latency", "concurrency"}))
+      ->capture_default_str();
+  run->add_option("--concurrency", config.load.concurrency, "Concurrency levels, e.g. 1,4,16")
+      ->delimiter(',')
+      ->capture_default_str();
+  run->add_option("--num-requests", num_requests, "Measured requests per level");
+  run->add_option("--duration", duration_s, "Measurement time per level (s)");
+  run->add_option("--warmup", config.load.warmup, "Warm-up requests per level (excluded)")
+      ->capture_default_str();
+  run->add_option("--seed", config.load.seed, "Seed for every random choice")->capture_default_str();
+  run->add_option("--workers", config.load.workers, "Event-loop threads (0: one per core)")
+      ->capture_default_str();
+  run->add_option("--prompt", config.prompts, "Prompt text (repeat for several)");
+  run->add_option("--max-tokens", config.sampling.max_tokens, "max_tokens per request")
+      ->capture_default_str();
+  run->add_option("--temperature", temperature, "Sampling temperature");
+  run->add_option("--top-p", top_p, "Nucleus sampling top_p");
+  run->add_flag("--ignore-eos", config.sampling.ignore_eos, "Ask the engine to ignore EOS");
+  run->add_option("--min-tokens", min_tokens, "min_tokens per request");
+  run->add_option("--extra-body", config.sampling.extra_body,
+                  "JSON object merged into every request body");
+  run->add_option("--json", json_path, "Write the lossless JSON result here");
+  run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
+  add_sim_model_options(*run, sim_opts, "sim-");
+
+  // ---- sim ----
+  auto* sim_cmd = app.add_subcommand("sim", "Serve the simulated engine (OpenAI-compatible)");
+  SimOptions serve_opts;
+  sim_cmd->add_option("--host", serve_opts.host, "Address to listen on")->capture_default_str();
+  sim_cmd->add_option("--port", serve_opts.port, "Port (0: any free port)")->capture_default_str();
+  sim_cmd->add_option("--model", serve_opts.model, "Model name served")->capture_default_str();
+  sim_cmd->add_option("--seed", serve_opts.seed, "Seed for jitter and token text")->capture_default_str();
+  sim_cmd->add_option("--threads", serve_opts.threads, "Server threads")->capture_default_str();
+  sim_cmd->add_option("--send-log", serve_opts.send_log,
+                      "Write each event's write time (monotonic ns) per request id to this file");
+  add_sim_model_options(*sim_cmd, serve_opts, "");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*sim_cmd) return sim_command(serve_opts);
+
+  auto parsed_api = api_from_string(api);
+  if (!parsed_api) {
+    std::cerr << "splleed: unknown --api '" << api << "'; choose one of: " << api_names() << "\n";
+    return 2;
+  }
+  config.target.api = *parsed_api;
+  config.load.mode = mode == "latency" ? LoadMode::latency : LoadMode::concurrency;
+  config.sampling.temperature = temperature;
+  config.sampling.top_p = top_p;
+  config.sampling.min_tokens = min_tokens;
+  config.target.connect_timeout = static_cast<Nanos>(connect_timeout_s * 1e9);
+  config.target.read_timeout = static_cast<Nanos>(read_timeout_s * 1e9);
+  if (run->count("--num-requests")) config.load.num_requests = num_requests;
+  if (!run->count("--num-requests") && duration_s <= 0) {
+    // Defaults sized so that the embedded benchmark finishes in seconds.
+    config.load.num_requests = use_sim ? 32 : 100;
+  }
+  if (duration_s < 0) {
+    std::cerr << "splleed: --duration must be positive (got " << duration_s << ").\n";
+    return 2;
+  }
+  if (use_sim) {
+    if (!config.target.base_url.empty()) {
+      std::cerr << "splleed: --sim and --base-url exclude each other.\n";
+      return 2;
+    }
+    if (!run->count("--concurrency")) config.load.concurrency = {1, 4, 16};
+    if (!run->count("--max-tokens")) config.sampling.max_tokens = 32;
+    if (!run->count("--warmup")) config.load.warmup = 2;
+  }
+  return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s);
+}

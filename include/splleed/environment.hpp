@@ -1,0 +1,12 @@
+#pragma once
+#include "splleed/result.hpp"
+
+namespace splleed {
+
+// Host, OS, CPU and splleed's own version; target fields are left for the caller.
+Environment capture_host_environment();
+
+// Wall-clock stamp for the run's time zero, paired with the monotonic origin.
+ClockInfo make_clock_info(Nanos monotonic_origin);
+
+}  // namespace splleed

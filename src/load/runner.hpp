@@ -1,0 +1,66 @@
+#pragma once
+// Drives a benchmark: for each load level, a warm-up phase then a measurement phase, each run by
+// worker threads that share nothing (each owns an io_context, an HttpClient and its records).
+// Records merge when a phase ends.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "splleed/clock.hpp"
+#include "splleed/config.hpp"
+#include "splleed/result.hpp"
+
+namespace splleed::load {
+
+// What the runner learned about the target before sending load.
+struct TargetInfo {
+  std::string served_model;  // first id from /v1/models, or empty
+};
+
+// Thrown when the target cannot be used at all (unreachable, TLS failure, no model): the message
+// is one sentence naming the target and what to fix.
+struct TargetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Runner {
+ public:
+  // `log` receives progress lines (one per phase), never called per request.
+  Runner(RunConfig config, const Clock& clock, std::function<void(const std::string&)> log = {});
+  ~Runner();
+
+  // Checks the target (GET /v1/models) and fills the model when none was given.
+  // Throws TargetError when the target is unreachable.
+  TargetInfo preflight();
+
+  // Runs every level in turn. Returns everything that finished; when stopped, in-flight requests
+  // are kept with status `incomplete` and result.interrupted is set.
+  BenchmarkResult run();
+
+  // Asks a running benchmark to stop (any thread, not from a signal handler). Idempotent.
+  void stop(std::string reason);
+  bool stopped() const noexcept { return stop_requested_.load(); }
+
+  const RunConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Phase;
+  std::vector<RequestRecord> run_phase(Phase& phase);
+
+  RunConfig config_;
+  const Clock& clock_;
+  std::function<void(const std::string&)> log_;
+  std::atomic<bool> stop_requested_{false};
+  std::mutex stop_mutex_;
+  std::string stop_reason_;
+  std::vector<std::function<void()>> active_stoppers_;  // guarded by stop_mutex_
+};
+
+// The order in which prompts are used: a seeded permutation of [0, n), cycled. Platform-independent
+// (the standard shuffle and distributions are implementation-defined, so this one is spelled out).
+std::vector<std::uint32_t> prompt_order(std::size_t n, std::uint64_t seed);
+
+}  // namespace splleed::load

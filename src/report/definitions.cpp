@@ -1,0 +1,48 @@
+#include "report/definitions.hpp"
+
+#include <array>
+
+namespace splleed::report {
+
+namespace {
+
+constexpr std::array<std::string_view, kMetricCount> kMetricDefinitions = {
+    "time to first token: first_token - dispatched (first event carrying output)",
+    "TTFT from schedule: first_token - scheduled (includes client-side queueing)",
+    "schedule lag: dispatched - scheduled (how late the client sent the request)",
+    "time to second token: second token event - first token event (needs 2 token events)",
+    "inter-token latency: each gap between token events split evenly over the tokens the later "
+    "event carried; one sample per token, pooled over requests",
+    "inter-chunk latency: each raw gap between consecutive token events; one sample per gap, "
+    "pooled over requests (vLLM calls this ITL)",
+    "time per output token: (last_token - first_token) / (output_tokens - 1), requests with >= 2 "
+    "output tokens",
+    "end-to-end latency: last_token - dispatched",
+    "stream end: end - dispatched (includes the trailing usage/[DONE] events)",
+    "worst stall: a request's largest gap between consecutive token events; one sample per request",
+};
+
+constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kGeneral = {{
+    {"units",
+     "latencies in milliseconds; timestamps in nanoseconds relative to clock.monotonic_origin_ns"},
+    {"population",
+     "latency metrics use ok requests only; warm-up requests are excluded from every figure"},
+    {"percentiles", "exact, from raw samples, linear interpolation between order statistics "
+                    "(numpy default); std is the sample standard deviation (n-1)"},
+    {"request_throughput", "ok requests whose end falls in the window / window seconds"},
+    {"output_token_throughput",
+     "output tokens of those requests (server usage, else counted) / window seconds"},
+    {"total_token_throughput", "output plus prompt tokens of those requests / window seconds"},
+}};
+
+}  // namespace
+
+std::string_view definition(Metric m) noexcept {
+  return kMetricDefinitions[static_cast<std::size_t>(m)];
+}
+
+std::span<const std::pair<std::string_view, std::string_view>> general_definitions() noexcept {
+  return kGeneral;
+}
+
+}  // namespace splleed::report
