@@ -1,0 +1,530 @@
+// The lossless results file (docs/results-format.md). Keys are written in schema order
+// (ordered_json) so that a file reads top-down; to_json returns the same document as nlohmann::json.
+#include <cmath>
+#include <limits>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "report/definitions.hpp"
+#include "report/reporters.hpp"
+
+namespace splleed::report {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// Written in place of a configured API key; the key itself never leaves the process.
+constexpr std::string_view kRedacted = "<redacted>";
+
+template <class T>
+ordered_json nullable(const std::optional<T>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+ordered_json relative(const std::optional<Nanos>& t, Nanos origin) {
+  return t ? ordered_json(*t - origin) : ordered_json(nullptr);
+}
+
+// extra_body is JSON text; it is written as the object it denotes. Text that does not parse as an
+// object (validate() rejects it, but reporters accept any result) is kept verbatim as a string.
+ordered_json extra_body_json(const std::string& text) {
+  if (text.empty()) return nullptr;
+  auto parsed = ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) return text;
+  return parsed;
+}
+
+ordered_json config_json(const RunConfig& c) {
+  ordered_json target;
+  target["base_url"] = c.target.base_url;
+  target["api"] = to_string(c.target.api);
+  target["model"] = c.target.model;
+  if (!c.target.api_key.empty()) target["api_key"] = kRedacted;
+  target["insecure"] = c.target.insecure;
+  target["connect_timeout_ms"] = to_ms(c.target.connect_timeout);
+  target["read_timeout_ms"] = to_ms(c.target.read_timeout);
+
+  ordered_json sampling;
+  sampling["max_tokens"] = c.sampling.max_tokens;
+  sampling["temperature"] = nullable(c.sampling.temperature);
+  sampling["top_p"] = nullable(c.sampling.top_p);
+  sampling["ignore_eos"] = c.sampling.ignore_eos;
+  sampling["min_tokens"] = nullable(c.sampling.min_tokens);
+  sampling["extra_body"] = extra_body_json(c.sampling.extra_body);
+
+  ordered_json load;
+  load["mode"] = to_string(c.load.mode);
+  load["concurrency"] = c.load.concurrency;
+  load["num_requests"] = nullable(c.load.num_requests);
+  load["duration_s"] = c.load.duration ? ordered_json(static_cast<double>(*c.load.duration) / 1e9)
+                                       : ordered_json(nullptr);
+  load["warmup"] = c.load.warmup;
+  load["seed"] = c.load.seed;
+  load["workers"] = c.load.workers;
+
+  ordered_json out;
+  out["target"] = std::move(target);
+  out["sampling"] = std::move(sampling);
+  out["load"] = std::move(load);
+  out["prompts"] = c.prompts;
+  return out;
+}
+
+ordered_json environment_json(const Environment& e) {
+  ordered_json out;
+  out["hostname"] = e.hostname;
+  out["os"] = e.os;
+  out["cpu_model"] = e.cpu_model;
+  out["cpu_cores"] = e.cpu_cores;
+  out["splleed_version"] = e.splleed_version;
+  out["build_commit"] = e.build_commit;
+  out["target_url"] = e.target_url;
+  out["served_model"] = e.served_model;
+  return out;
+}
+
+ordered_json definitions_json() {
+  ordered_json out;
+  for (int i = 0; i < kMetricCount; ++i) {
+    const auto m = static_cast<Metric>(i);
+    out[std::string(to_string(m))] = definition(m);
+  }
+  for (const auto& [key, text] : general_definitions()) out[std::string(key)] = text;
+  return out;
+}
+
+ordered_json metric_json(const MetricSummary& s) {
+  return ordered_json{{"count", s.count}, {"mean", s.mean}, {"std", s.std},   {"min", s.min},
+                      {"p50", s.p50},     {"p90", s.p90},   {"p95", s.p95},   {"p99", s.p99},
+                      {"p999", s.p999},   {"max", s.max}};
+}
+
+ordered_json summary_json(const RunSummary& s, Nanos origin) {
+  ordered_json metrics;
+  for (int i = 0; i < kMetricCount; ++i) {
+    const auto m = static_cast<Metric>(i);
+    metrics[std::string(to_string(m))] = metric_json(s[m]);
+  }
+  ordered_json by_status;
+  for (int i = 0; i < kRequestStatusCount; ++i)
+    by_status[std::string(to_string(static_cast<RequestStatus>(i)))] =
+        s.by_status[static_cast<std::size_t>(i)];
+
+  ordered_json out;
+  out["metrics"] = std::move(metrics);
+  out["window"] = {{"start_ns", s.window_start - origin},
+                   {"end_ns", s.window_end - origin},
+                   {"seconds", s.window_s}};
+  out["requests"] = {{"sent", s.requests_sent},
+                     {"ok", s.requests_ok},
+                     {"failed", s.requests_failed},
+                     {"by_status", std::move(by_status)}};
+  out["throughput"] = {{"requests_per_s", s.request_throughput},
+                       {"output_tokens_per_s", s.output_token_throughput},
+                       {"total_tokens_per_s", s.total_token_throughput}};
+  out["tokens"] = {{"output", s.output_tokens},
+                   {"prompt", s.prompt_tokens},
+                   {"source", s.tokens_from_usage ? "usage" : "events"}};
+  return out;
+}
+
+ordered_json request_json(const RequestRecord& r, Nanos origin) {
+  ordered_json out;
+  out["index"] = r.index;
+  out["prompt_index"] = r.prompt_index;
+  out["warmup"] = r.warmup;
+  out["request_id"] = r.request_id;
+  out["response_id"] = r.response_id;
+  out["status"] = to_string(r.status);
+  out["http_status"] = r.http_status;
+  out["error"] = r.error;
+  out["finish_reason"] = r.finish_reason;
+  out["scheduled_ns"] = relative(r.scheduled, origin);
+  out["dispatched_ns"] = relative(r.dispatched, origin);
+  out["headers_ns"] = relative(r.headers, origin);
+  out["first_event_ns"] = relative(r.first_event, origin);
+  out["first_token_ns"] = relative(r.first_token, origin);
+  out["last_token_ns"] = relative(r.last_token, origin);
+  out["end_ns"] = relative(r.end, origin);
+  ordered_json events = ordered_json::array();
+  for (const TokenEvent& e : r.tokens) events.push_back({e.received - origin, e.tokens});
+  out["token_events"] = std::move(events);
+  out["usage"] = {{"prompt_tokens", nullable(r.usage.prompt_tokens)},
+                  {"completion_tokens", nullable(r.usage.completion_tokens)},
+                  {"cached_tokens", nullable(r.usage.cached_tokens)},
+                  {"reasoning_tokens", nullable(r.usage.reasoning_tokens)}};
+  out["events"] = r.events;
+  out["output_bytes"] = r.output_bytes;
+  out["output_tokens"] = r.output_tokens();  // derived; from_json ignores it
+  return out;
+}
+
+ordered_json build(const BenchmarkResult& result) {
+  const Nanos origin = result.clock.monotonic_origin_ns;
+  ordered_json out;
+  out["schema_version"] = BenchmarkResult::kSchemaVersion;
+  out["splleed_version"] = result.environment.splleed_version;
+  out["config"] = config_json(result.config);
+  out["environment"] = environment_json(result.environment);
+  out["clock"] = {{"monotonic_origin_ns", origin},
+                  {"wall_start_unix_ns", result.clock.wall_start_unix_ns},
+                  {"wall_start", result.clock.wall_start_iso}};
+  out["interrupted"] = result.interrupted;
+  out["stop_reason"] = result.stop_reason;
+  out["definitions"] = definitions_json();
+  ordered_json runs = ordered_json::array();
+  for (const RunResult& run : result.runs) {
+    ordered_json r;
+    r["label"] = run.label;
+    r["mode"] = to_string(run.mode);
+    r["concurrency"] = run.concurrency;
+    r["trial"] = run.trial;
+    r["summary"] = summary_json(run.summary, origin);
+    ordered_json requests = ordered_json::array();
+    for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
+    r["requests"] = std::move(requests);
+    runs.push_back(std::move(r));
+  }
+  out["runs"] = std::move(runs);
+  return out;
+}
+
+// ---- reading -------------------------------------------------------------------------------
+// Every accessor names the full path of the field it rejects, e.g. "runs[0].requests[3].status".
+
+[[noreturn]] void fail(const std::string& path, std::string_view what) {
+  throw std::runtime_error("results JSON: " + path + ": " + std::string(what));
+}
+
+std::string join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string index_path(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// A JSON object together with its path.
+class Node {
+ public:
+  Node(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object()) fail(path_.empty() ? "document" : path_, "expected an object");
+  }
+
+  const std::string& path() const { return path_; }
+
+  const json& field(std::string_view key) const {
+    auto it = j_.find(key);
+    if (it == j_.end()) fail(join(path_, key), "missing field");
+    return *it;
+  }
+  bool has(std::string_view key) const { return j_.contains(key); }
+  bool is_null(std::string_view key) const { return field(key).is_null(); }
+
+  Node object(std::string_view key) const { return Node(field(key), join(path_, key)); }
+
+  const json& array(std::string_view key) const {
+    const json& v = field(key);
+    if (!v.is_array()) fail(join(path_, key), "expected an array");
+    return v;
+  }
+
+  std::string string(std::string_view key) const {
+    const json& v = field(key);
+    if (!v.is_string()) fail(join(path_, key), "expected a string");
+    return v.get<std::string>();
+  }
+
+  bool boolean(std::string_view key) const {
+    const json& v = field(key);
+    if (!v.is_boolean()) fail(join(path_, key), "expected true or false");
+    return v.get<bool>();
+  }
+
+  double number(std::string_view key) const { return as_number(field(key), join(path_, key)); }
+
+  template <class Int>
+  Int integer(std::string_view key) const {
+    return as_integer<Int>(field(key), join(path_, key));
+  }
+
+  template <class Int>
+  std::optional<Int> optional_integer(std::string_view key) const {
+    if (is_null(key)) return std::nullopt;
+    return integer<Int>(key);
+  }
+
+  std::optional<double> optional_number(std::string_view key) const {
+    if (is_null(key)) return std::nullopt;
+    return number(key);
+  }
+
+  static double as_number(const json& v, const std::string& path) {
+    if (!v.is_number()) fail(path, "expected a number");
+    return v.get<double>();
+  }
+
+  template <class Int>
+  static Int as_integer(const json& v, const std::string& path) {
+    if (!v.is_number_integer()) fail(path, "expected an integer");
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<Int>::max()))
+        fail(path, "integer out of range");
+      return static_cast<Int>(u);
+    }
+    const auto s = v.get<std::int64_t>();
+    if constexpr (std::is_unsigned_v<Int>) {
+      if (s < 0) fail(path, "expected a non-negative integer");
+      if (static_cast<std::uint64_t>(s) > std::numeric_limits<Int>::max())
+        fail(path, "integer out of range");
+    } else {
+      if (s < std::numeric_limits<Int>::min() || s > std::numeric_limits<Int>::max())
+        fail(path, "integer out of range");
+    }
+    return static_cast<Int>(s);
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+};
+
+// Milliseconds or seconds back to integer nanoseconds; rounding (not truncation) makes the
+// Nanos -> double -> Nanos trip exact for any duration below ~26 days.
+Nanos ns_from(double value, double ns_per_unit) {
+  return static_cast<Nanos>(std::llround(value * ns_per_unit));
+}
+
+std::optional<Nanos> absolute(const Node& n, std::string_view key, Nanos origin) {
+  auto rel = n.optional_integer<Nanos>(key);
+  if (!rel) return std::nullopt;
+  return *rel + origin;
+}
+
+LoadMode mode_from(const Node& n) {
+  const std::string mode = n.string("mode");
+  for (auto m : {LoadMode::latency, LoadMode::concurrency})
+    if (mode == to_string(m)) return m;
+  fail(join(n.path(), "mode"), "unknown load mode '" + mode + "'");
+}
+
+RunConfig config_from(const Node& n) {
+  RunConfig c;
+  const Node target = n.object("target");
+  c.target.base_url = target.string("base_url");
+  const std::string api = target.string("api");
+  auto parsed_api = api_from_string(api);
+  if (!parsed_api)
+    fail(join(target.path(), "api"), "unknown API '" + api + "' (expected one of " + api_names() + ")");
+  c.target.api = *parsed_api;
+  c.target.model = target.string("model");
+  // Only the placeholder can be restored; it keeps the "a key was set" fact for re-serialization.
+  if (target.has("api_key")) {
+    if (!target.field("api_key").is_string()) fail(join(target.path(), "api_key"), "expected a string");
+    c.target.api_key = std::string(kRedacted);
+  }
+  c.target.insecure = target.boolean("insecure");
+  c.target.connect_timeout = ns_from(target.number("connect_timeout_ms"), 1e6);
+  c.target.read_timeout = ns_from(target.number("read_timeout_ms"), 1e6);
+
+  const Node sampling = n.object("sampling");
+  c.sampling.max_tokens = sampling.integer<std::int32_t>("max_tokens");
+  c.sampling.temperature = sampling.optional_number("temperature");
+  c.sampling.top_p = sampling.optional_number("top_p");
+  c.sampling.ignore_eos = sampling.boolean("ignore_eos");
+  c.sampling.min_tokens = sampling.optional_integer<std::int32_t>("min_tokens");
+  const json& extra = sampling.field("extra_body");
+  if (extra.is_object())
+    c.sampling.extra_body = extra.dump();
+  else if (extra.is_string())
+    c.sampling.extra_body = extra.get<std::string>();
+  else if (!extra.is_null())
+    fail(join(sampling.path(), "extra_body"), "expected an object, a string or null");
+
+  const Node load = n.object("load");
+  c.load.mode = mode_from(load);
+  c.load.concurrency.clear();
+  const json& levels = load.array("concurrency");
+  for (std::size_t i = 0; i < levels.size(); ++i)
+    c.load.concurrency.push_back(
+        Node::as_integer<std::int32_t>(levels[i], index_path(join(load.path(), "concurrency"), i)));
+  c.load.num_requests = load.optional_integer<std::int64_t>("num_requests");
+  if (auto s = load.optional_number("duration_s")) c.load.duration = ns_from(*s, 1e9);
+  c.load.warmup = load.integer<std::int32_t>("warmup");
+  c.load.seed = load.integer<std::uint64_t>("seed");
+  c.load.workers = load.integer<std::int32_t>("workers");
+
+  const json& prompts = n.array("prompts");
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    if (!prompts[i].is_string()) fail(index_path(join(n.path(), "prompts"), i), "expected a string");
+    c.prompts.push_back(prompts[i].get<std::string>());
+  }
+  return c;
+}
+
+Environment environment_from(const Node& n) {
+  Environment e;
+  e.hostname = n.string("hostname");
+  e.os = n.string("os");
+  e.cpu_model = n.string("cpu_model");
+  e.cpu_cores = n.integer<std::int32_t>("cpu_cores");
+  e.splleed_version = n.string("splleed_version");
+  e.build_commit = n.string("build_commit");
+  e.target_url = n.string("target_url");
+  e.served_model = n.string("served_model");
+  return e;
+}
+
+MetricSummary metric_from(const Node& n) {
+  MetricSummary s;
+  s.count = n.integer<std::size_t>("count");
+  s.mean = n.number("mean");
+  s.std = n.number("std");
+  s.min = n.number("min");
+  s.p50 = n.number("p50");
+  s.p90 = n.number("p90");
+  s.p95 = n.number("p95");
+  s.p99 = n.number("p99");
+  s.p999 = n.number("p999");
+  s.max = n.number("max");
+  return s;
+}
+
+RunSummary summary_from(const Node& n, Nanos origin) {
+  RunSummary s;
+  const Node metrics = n.object("metrics");
+  for (int i = 0; i < kMetricCount; ++i) {
+    const auto m = static_cast<Metric>(i);
+    s[m] = metric_from(metrics.object(to_string(m)));
+  }
+  const Node window = n.object("window");
+  s.window_start = window.integer<Nanos>("start_ns") + origin;
+  s.window_end = window.integer<Nanos>("end_ns") + origin;
+  s.window_s = window.number("seconds");
+
+  const Node requests = n.object("requests");
+  s.requests_sent = requests.integer<std::int64_t>("sent");
+  s.requests_ok = requests.integer<std::int64_t>("ok");
+  s.requests_failed = requests.integer<std::int64_t>("failed");
+  const Node by_status = requests.object("by_status");
+  for (int i = 0; i < kRequestStatusCount; ++i)
+    s.by_status[static_cast<std::size_t>(i)] =
+        by_status.integer<std::int64_t>(to_string(static_cast<RequestStatus>(i)));
+
+  const Node throughput = n.object("throughput");
+  s.request_throughput = throughput.number("requests_per_s");
+  s.output_token_throughput = throughput.number("output_tokens_per_s");
+  s.total_token_throughput = throughput.number("total_tokens_per_s");
+
+  const Node tokens = n.object("tokens");
+  s.output_tokens = tokens.integer<std::int64_t>("output");
+  s.prompt_tokens = tokens.integer<std::int64_t>("prompt");
+  const std::string source = tokens.string("source");
+  if (source == "usage")
+    s.tokens_from_usage = true;
+  else if (source == "events")
+    s.tokens_from_usage = false;
+  else
+    fail(join(tokens.path(), "source"), "expected \"usage\" or \"events\", got '" + source + "'");
+  return s;
+}
+
+RequestRecord request_from(const Node& n, Nanos origin) {
+  RequestRecord r;
+  r.index = n.integer<std::uint64_t>("index");
+  r.prompt_index = n.integer<std::uint32_t>("prompt_index");
+  r.warmup = n.boolean("warmup");
+  r.request_id = n.string("request_id");
+  r.response_id = n.string("response_id");
+  const std::string status = n.string("status");
+  auto parsed = request_status_from_string(status);
+  if (!parsed) fail(join(n.path(), "status"), "unknown request status '" + status + "'");
+  r.status = *parsed;
+  r.http_status = n.integer<int>("http_status");
+  r.error = n.string("error");
+  r.finish_reason = n.string("finish_reason");
+  r.scheduled = absolute(n, "scheduled_ns", origin);
+  r.dispatched = absolute(n, "dispatched_ns", origin);
+  r.headers = absolute(n, "headers_ns", origin);
+  r.first_event = absolute(n, "first_event_ns", origin);
+  r.first_token = absolute(n, "first_token_ns", origin);
+  r.last_token = absolute(n, "last_token_ns", origin);
+  r.end = absolute(n, "end_ns", origin);
+
+  const std::string events_path = join(n.path(), "token_events");
+  const json& events = n.array("token_events");
+  r.tokens.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const std::string p = index_path(events_path, i);
+    const json& e = events[i];
+    if (!e.is_array() || e.size() != 2) fail(p, "expected [received_ns, tokens]");
+    r.tokens.push_back({Node::as_integer<Nanos>(e[0], p + "[0]") + origin,
+                        Node::as_integer<std::uint32_t>(e[1], p + "[1]")});
+  }
+
+  const Node usage = n.object("usage");
+  r.usage.prompt_tokens = usage.optional_integer<std::int64_t>("prompt_tokens");
+  r.usage.completion_tokens = usage.optional_integer<std::int64_t>("completion_tokens");
+  r.usage.cached_tokens = usage.optional_integer<std::int64_t>("cached_tokens");
+  r.usage.reasoning_tokens = usage.optional_integer<std::int64_t>("reasoning_tokens");
+  r.events = n.integer<std::uint32_t>("events");
+  r.output_bytes = n.integer<std::uint64_t>("output_bytes");
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const BenchmarkResult& result) { return json(build(result)); }
+
+void write_json(const BenchmarkResult& result, std::ostream& out) {
+  // One line (token event arrays make indented files several times larger); `jq .` reads it.
+  // Invalid UTF-8 (e.g. a truncated error body) is replaced rather than aborting the write.
+  out << build(result).dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace)
+      << '\n';
+}
+
+BenchmarkResult from_json(const nlohmann::json& j) {
+  const Node root(j, "");
+  const auto version = root.integer<int>("schema_version");
+  if (version != BenchmarkResult::kSchemaVersion)
+    fail("schema_version", "unsupported version " + std::to_string(version) + " (this splleed reads " +
+                               std::to_string(BenchmarkResult::kSchemaVersion) + ")");
+
+  BenchmarkResult r;
+  r.config = config_from(root.object("config"));
+  r.environment = environment_from(root.object("environment"));
+  const Node clock = root.object("clock");
+  r.clock.monotonic_origin_ns = clock.integer<Nanos>("monotonic_origin_ns");
+  r.clock.wall_start_unix_ns = clock.integer<std::int64_t>("wall_start_unix_ns");
+  r.clock.wall_start_iso = clock.string("wall_start");
+  r.interrupted = root.boolean("interrupted");
+  r.stop_reason = root.string("stop_reason");
+  const Nanos origin = r.clock.monotonic_origin_ns;
+
+  const json& runs = root.array("runs");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const Node n(runs[i], index_path("runs", i));
+    RunResult run;
+    run.label = n.string("label");
+    run.mode = mode_from(n);
+    run.concurrency = n.integer<std::int32_t>("concurrency");
+    run.trial = n.integer<std::int32_t>("trial");
+    run.summary = summary_from(n.object("summary"), origin);
+    const json& requests = n.array("requests");
+    run.requests.reserve(requests.size());
+    for (std::size_t k = 0; k < requests.size(); ++k)
+      run.requests.push_back(
+          request_from(Node(requests[k], index_path(join(n.path(), "requests"), k)), origin));
+    r.runs.push_back(std::move(run));
+  }
+  return r;
+}
+
+}  // namespace splleed::report
