@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +56,15 @@ class SignalWatcher {
   std::function<void(int)> on_signal_;
   std::thread thread_;
 };
+
+// Thousands of concurrent streams need as many sockets: lift the soft limit to the hard one.
+void raise_open_file_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
 
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM"; }
 
@@ -307,6 +317,7 @@ int main(int argc, char** argv) {
   add_sim_model_options(*sim_cmd, serve_opts, "");
 
   CLI11_PARSE(app, argc, argv);
+  raise_open_file_limit();
 
   if (*sim_cmd) return sim_command(serve_opts);
 

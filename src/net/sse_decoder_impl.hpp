@@ -1,0 +1,103 @@
+#pragma once
+// Template parts of SseDecoder and NdjsonDecoder; included by net/sse_decoder.hpp.
+//
+// Hand-written: no available library decodes text/event-stream incrementally, and the framing is a
+// few lines. Complete lines are viewed in place in the caller's bytes; only a line cut by a feed
+// boundary is copied into line_.
+#include <string_view>
+#include <utility>
+
+namespace splleed::net {
+
+template <class OnEvent>
+void SseDecoder::feed(std::string_view bytes, OnEvent&& on_event) {
+  std::size_t i = 0;
+  const std::size_t n = bytes.size();
+  if (skip_lf_ && n > 0) {
+    skip_lf_ = false;
+    if (bytes[0] == '\n') i = 1;  // the second half of a "\r\n" split across feeds
+  }
+  while (i < n) {
+    const std::size_t end = bytes.find_first_of("\r\n", i);
+    if (end == std::string_view::npos) {
+      line_.append(bytes.substr(i));
+      return;
+    }
+    std::string_view line = bytes.substr(i, end - i);
+    if (!line_.empty()) {
+      line_.append(line);
+      line = line_;
+    }
+    i = end + 1;
+    if (bytes[end] == '\r') {
+      if (i < n) {
+        if (bytes[i] == '\n') ++i;
+      } else {
+        skip_lf_ = true;
+      }
+    }
+    const bool complete = process_line(line);
+    line_.clear();
+    if (!complete) continue;
+    const bool more = on_event(SseEvent{data_, event_});
+    data_.clear();
+    event_.clear();
+    has_data_ = false;
+    if (!more) {
+      skip_lf_ = false;
+      return;
+    }
+  }
+}
+
+template <class OnEvent>
+bool SseDecoder::finish(OnEvent&& on_event) {
+  bool complete = false;
+  if (!line_.empty()) {
+    process_line(line_);
+    line_.clear();
+  }
+  complete = process_line(std::string_view{});
+  if (complete) on_event(SseEvent{data_, event_});
+  reset();
+  return complete;
+}
+
+template <class OnLine>
+void NdjsonDecoder::feed(std::string_view bytes, OnLine&& on_line) {
+  std::size_t i = 0;
+  const std::size_t n = bytes.size();
+  while (i < n) {
+    const std::size_t end = bytes.find('\n', i);
+    if (end == std::string_view::npos) {
+      line_.append(bytes.substr(i));
+      return;
+    }
+    std::string_view line = bytes.substr(i, end - i);
+    if (!line_.empty()) {
+      line_.append(line);
+      line = line_;
+    }
+    i = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      line_.clear();
+      continue;
+    }
+    const bool more = on_line(line);
+    line_.clear();
+    if (!more) return;
+  }
+}
+
+template <class OnLine>
+bool NdjsonDecoder::finish(OnLine&& on_line) {
+  std::string_view line = line_;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const bool dispatched = !line.empty();
+  if (dispatched) on_line(line);
+  line_.clear();
+  return dispatched;
+}
+
+}  // namespace splleed::net

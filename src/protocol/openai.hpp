@@ -66,4 +66,18 @@ class OpenAiStreamParser final : public StreamParser {
   std::int64_t attributed_ = 0;     // tokens attributed to token events so far
 };
 
+// The adapter for Api::openai_completions and Api::openai_chat (SSE framing).
+class OpenAiAdapter final : public ProtocolAdapter {
+ public:
+  explicit OpenAiAdapter(Api api);  // throws std::invalid_argument for any other Api
+  Api api() const noexcept override { return api_; }
+  Framing framing() const noexcept override { return Framing::sse; }
+  std::string_view path() const noexcept override;
+  std::string build_body(const RequestSpec& spec) const override;
+  std::unique_ptr<StreamParser> make_parser() const override;
+
+ private:
+  Api api_;
+};
+
 }  // namespace splleed::protocol

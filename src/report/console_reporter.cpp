@@ -1,0 +1,96 @@
+// Human-readable summary: one heading, table and footer per run.
+#include <algorithm>
+#include <array>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "report/reporters.hpp"
+
+namespace splleed::report {
+
+namespace {
+
+// Console rows, in order. Stream end is left to the files: it differs from E2E only by the
+// trailing usage/[DONE] events.
+constexpr std::array kConsoleMetrics = {
+    Metric::ttft, Metric::ttft_from_schedule, Metric::schedule_lag, Metric::ttst,
+    Metric::itl,  Metric::icl,                Metric::tpot,         Metric::e2e,
+    Metric::worst_stall,
+};
+
+constexpr std::size_t kColumns = 7;
+using Row = std::array<std::string, kColumns>;
+
+std::string ms(double v) { return fmt::format("{:.2f}", v); }
+
+// Cells are formatted first and the widths taken from the widest cell, so that columns stay
+// aligned whatever the magnitudes.
+void write_table(const std::vector<Row>& rows, std::ostream& out) {
+  std::array<std::size_t, kColumns> width{};
+  for (const Row& row : rows)
+    for (std::size_t c = 0; c < kColumns; ++c) width[c] = std::max(width[c], row[c].size());
+  for (const Row& row : rows) {
+    std::string line = fmt::format("  {:<{}}", row[0], width[0]);
+    for (std::size_t c = 1; c < kColumns; ++c) line += fmt::format("  {:>{}}", row[c], width[c]);
+    out << line << '\n';
+  }
+}
+
+std::string failures(const RunSummary& s) {
+  std::string text;
+  for (int i = 0; i < kRequestStatusCount; ++i) {
+    const auto status = static_cast<RequestStatus>(i);
+    const auto n = s.by_status[static_cast<std::size_t>(i)];
+    if (status == RequestStatus::ok || n == 0) continue;
+    if (!text.empty()) text += ", ";
+    text += fmt::format("{} {}", n, to_string(status));
+  }
+  return text.empty() ? "none" : text;
+}
+
+void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
+  const RunSummary& s = run.summary;
+  out << fmt::format("{}{}: {}/{} requests ok, window {:.3f} s\n", run.label,
+                     show_trial ? fmt::format(" (trial {})", run.trial) : std::string(),
+                     s.requests_ok, s.requests_sent, s.window_s);
+
+  std::vector<Row> rows;
+  rows.push_back({"(ms)", "count", "mean", "p50", "p90", "p99", "max"});
+  for (Metric m : kConsoleMetrics) {
+    const MetricSummary& v = s[m];
+    // TTFT is always shown: its absence (no request produced a token) is itself the news.
+    if (v.count == 0 && m != Metric::ttft) continue;
+    rows.push_back({std::string(display_name(m)), std::to_string(v.count), ms(v.mean), ms(v.p50),
+                    ms(v.p90), ms(v.p99), ms(v.max)});
+  }
+  write_table(rows, out);
+
+  out << fmt::format("  {:<26}{:.2f} req/s\n", "request throughput:", s.request_throughput);
+  out << fmt::format("  {:<26}{:.2f} tok/s\n", "output token throughput:",
+                     s.output_token_throughput);
+  out << fmt::format("  {:<26}{:.2f} tok/s\n", "total token throughput:", s.total_token_throughput);
+  out << fmt::format("  {:<26}{}\n", "token counts from:",
+                     s.tokens_from_usage ? "usage" : "counted events");
+  out << fmt::format("  {:<26}{}\n", "failures:", failures(s));
+}
+
+}  // namespace
+
+void write_console(const BenchmarkResult& result, std::ostream& out) {
+  if (result.interrupted) {
+    out << fmt::format("Run interrupted{}: figures cover the requests recorded before the stop.\n",
+                       result.stop_reason.empty() ? std::string()
+                                                  : fmt::format(" ({})", result.stop_reason));
+  }
+  const bool show_trial = std::any_of(result.runs.begin(), result.runs.end(),
+                                      [](const RunResult& r) { return r.trial != 0; });
+  for (std::size_t i = 0; i < result.runs.size(); ++i) {
+    if (i > 0 || result.interrupted) out << '\n';
+    write_run(result.runs[i], show_trial, out);
+  }
+}
+
+}  // namespace splleed::report

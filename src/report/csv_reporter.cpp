@@ -1,0 +1,97 @@
+// CSV views of a result (docs/results-format.md): numbers in shortest round-trip form, no locale,
+// LF line ends, RFC 4180 quoting. An empty cell means "no value".
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "metrics/request_metrics.hpp"
+#include "report/reporters.hpp"
+
+namespace splleed::report {
+
+namespace {
+
+// RFC 4180: a field holding a comma, quote, CR or LF is quoted, inner quotes doubled. Written out
+// because no library in this build writes CSV.
+std::string csv(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out;
+  out.reserve(field.size() + 2);
+  out += '"';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// fmt's "{}" prints the shortest text that reads back to the same double, independent of locale.
+std::string num(double v) { return fmt::format("{}", v); }
+
+std::string ms_or_empty(const std::optional<double>& ns) {
+  return ns ? num(*ns / static_cast<double>(kNanosPerMilli)) : std::string();
+}
+
+std::string relative_ms(const std::optional<Nanos>& t, Nanos origin) {
+  return t ? num(to_ms(*t - origin)) : std::string();
+}
+
+}  // namespace
+
+void write_csv_summary(const BenchmarkResult& result, std::ostream& out) {
+  out << "run,label,concurrency,trial,metric,count,mean_ms,std_ms,min_ms,p50_ms,p90_ms,p95_ms,"
+         "p99_ms,p999_ms,max_ms,window_s,requests_sent,requests_ok,requests_failed,requests_per_s,"
+         "output_tokens_per_s,total_tokens_per_s,output_tokens,prompt_tokens,token_source\n";
+  for (std::size_t i = 0; i < result.runs.size(); ++i) {
+    const RunResult& run = result.runs[i];
+    const RunSummary& s = run.summary;
+    // Run-level figures repeat on each of the run's rows, so that every row stands alone.
+    const std::string run_columns = fmt::format(
+        "{},{},{},{},{},{},{},{},{},{}", num(s.window_s), s.requests_sent, s.requests_ok,
+        s.requests_failed, num(s.request_throughput), num(s.output_token_throughput),
+        num(s.total_token_throughput), s.output_tokens, s.prompt_tokens,
+        s.tokens_from_usage ? "usage" : "events");
+    for (int k = 0; k < kMetricCount; ++k) {
+      const auto m = static_cast<Metric>(k);
+      const MetricSummary& v = s[m];
+      // A metric without samples has no statistics: its cells stay empty rather than read 0.
+      const std::string stats =
+          v.count == 0 ? std::string(",,,,,,,,")
+                       : fmt::format("{},{},{},{},{},{},{},{},{}", num(v.mean), num(v.std),
+                                     num(v.min), num(v.p50), num(v.p90), num(v.p95), num(v.p99),
+                                     num(v.p999), num(v.max));
+      out << fmt::format("{},{},{},{},{},{},{},{}\n", i, csv(run.label), run.concurrency,
+                         run.trial, to_string(m), v.count, stats, run_columns);
+    }
+  }
+}
+
+void write_csv_requests(const BenchmarkResult& result, std::ostream& out) {
+  out << "run,label,index,prompt_index,warmup,request_id,status,http_status,finish_reason,"
+         "scheduled_ms,dispatched_ms,headers_ms,first_event_ms,first_token_ms,last_token_ms,"
+         "end_ms,ttft_ms,tpot_ms,e2e_ms,token_events,output_tokens,prompt_tokens,error\n";
+  const Nanos origin = result.clock.monotonic_origin_ns;
+  for (std::size_t i = 0; i < result.runs.size(); ++i) {
+    const RunResult& run = result.runs[i];
+    for (const RequestRecord& r : run.requests) {
+      const metrics::RequestMetrics m = metrics::compute(r);
+      out << fmt::format(
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i,
+          csv(run.label), r.index, r.prompt_index, r.warmup ? "true" : "false",
+          csv(r.request_id), to_string(r.status), r.http_status, csv(r.finish_reason),
+          relative_ms(r.scheduled, origin), relative_ms(r.dispatched, origin),
+          relative_ms(r.headers, origin), relative_ms(r.first_event, origin),
+          relative_ms(r.first_token, origin), relative_ms(r.last_token, origin),
+          relative_ms(r.end, origin), ms_or_empty(m.ttft), ms_or_empty(m.tpot), ms_or_empty(m.e2e),
+          r.tokens.size(), r.output_tokens(),
+          r.usage.prompt_tokens ? std::to_string(*r.usage.prompt_tokens) : std::string(),
+          csv(r.error));
+    }
+  }
+}
+
+}  // namespace splleed::report

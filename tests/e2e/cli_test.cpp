@@ -1,0 +1,158 @@
+// The CLI as a user runs it: option errors, the embedded benchmark, output files, Ctrl-C.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs the splleed binary with `args`; `on_stderr_line` may act on each stderr line as it comes
+// (e.g. send a signal once the run has started).
+Outcome run_cli(const std::vector<std::string>& args,
+                const std::function<void(pid_t, const std::string&)>& on_stderr_line = {}) {
+  int out_pipe[2], err_pipe[2];
+  EXPECT_EQ(pipe(out_pipe), 0);
+  EXPECT_EQ(pipe(err_pipe), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    dup2(err_pipe[1], STDERR_FILENO);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    std::vector<char*> argv;
+    std::string bin = SPLLEED_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  Outcome o;
+  FILE* err = fdopen(err_pipe[0], "r");
+  char line[4096];
+  while (fgets(line, sizeof line, err)) {
+    o.err += line;
+    if (on_stderr_line) on_stderr_line(pid, line);
+  }
+  fclose(err);
+  FILE* out = fdopen(out_pipe[0], "r");
+  std::size_t n;
+  while ((n = fread(line, 1, sizeof line, out)) > 0) o.out.append(line, n);
+  fclose(out);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return o;
+}
+
+std::string temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("splleed-cli-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+const std::vector<std::string> kFastSim = {"--sim-ttft-ms", "1", "--sim-itl-ms", "0.5"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(Cli, InvalidValuesAreRejectedBeforeAnythingIsSent) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"run", "--base-url", "http://127.0.0.1:9", "--prompt", "x", "--concurrency", "2,-1"},
+       "--concurrency levels must be positive (got -1)"},
+      {{"run", "--base-url", "http://127.0.0.1:9", "--prompt", "x", "--api", "openai-v9"},
+       "unknown --api 'openai-v9'"},
+      {{"run", "--base-url", "http://127.0.0.1:9", "--prompt", "x", "--extra-body", "{oops"},
+       "--extra-body is not valid JSON"},
+      {{"run", "--base-url", "ftp://127.0.0.1:9", "--prompt", "x"}, "ftp"},
+      {{"run", "--sim", "--base-url", "http://127.0.0.1:9"}, "exclude each other"},
+  };
+  for (const auto& c : cases) {
+    auto o = run_cli(c.args);
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+    EXPECT_NE(o.err.find(c.needle), std::string::npos) << o.err;
+    EXPECT_EQ(o.out, "") << "nothing is reported when nothing ran";
+  }
+}
+
+TEST(Cli, UnreachableTargetIsOneClearSentence) {
+  auto o = run_cli({"run", "--base-url", "http://127.0.0.1:9", "--prompt", "x", "--model", "m"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("cannot reach http://127.0.0.1:9"), std::string::npos) << o.err;
+}
+
+TEST(Cli, EmbeddedBenchmarkWritesTablesJsonAndCsv) {
+  auto json = temp_path("sim.json"), csv = temp_path("sim.csv");
+  auto o = run_cli(with({"run", "--sim", "--concurrency", "1,3", "--num-requests", "6",
+                         "--max-tokens", "5", "--json", json, "--csv", csv},
+                        kFastSim));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("concurrency=1"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("concurrency=3"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("TTFT"), std::string::npos);
+  std::ifstream in(json);
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["schema_version"], 1);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["runs"][1]["summary"]["requests"]["ok"], 6);
+  EXPECT_EQ(j["config"]["target"]["model"], "splleed-sim");
+  EXPECT_TRUE(std::filesystem::exists(csv));
+  EXPECT_TRUE(std::filesystem::exists(temp_path("sim.requests.csv")));
+}
+
+TEST(Cli, ApiKeyNeverReachesOutputs) {
+  auto json = temp_path("key.json");
+  const std::string key = "sk-very-secret-value-123";
+  auto o = run_cli(with({"run", "--sim", "--concurrency", "1", "--num-requests", "2",
+                         "--max-tokens", "2", "--api-key", key, "--json", json},
+                        kFastSim));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  std::ifstream in(json);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.find(key), std::string::npos);
+  EXPECT_EQ(o.out.find(key), std::string::npos);
+  EXPECT_EQ(o.err.find(key), std::string::npos);
+}
+
+TEST(Cli, CtrlCSavesWhatFinishedAndExitsNonZero) {
+  auto json = temp_path("interrupted.json");
+  // Every request stalls after two tokens, so only the interrupt can end this run.
+  auto o = run_cli(with({"run", "--sim", "--concurrency", "2", "--num-requests", "10",
+                         "--warmup", "0", "--extra-body", R"({"sim_fault":"stall"})", "--json",
+                         json},
+                        kFastSim),
+                   [](pid_t pid, const std::string& line) {
+                     if (line.find("10 requests") != std::string::npos) kill(pid, SIGINT);
+                   });
+  EXPECT_EQ(o.exit_code, 130) << o.err;
+  EXPECT_NE(o.err.find("interrupted by SIGINT"), std::string::npos) << o.err;
+  std::ifstream in(json);
+  ASSERT_TRUE(in) << "the JSON result must be written after Ctrl-C";
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["interrupted"], true);
+  for (const auto& r : j["runs"][0]["requests"]) EXPECT_EQ(r["status"], "incomplete");
+}
+
+}  // namespace
