@@ -278,8 +278,30 @@ int main(int argc, char** argv) {
   run->add_option("--connect-timeout", connect_timeout_s, "Connect timeout (s)")->capture_default_str();
   run->add_option("--read-timeout", read_timeout_s, "Longest silence within a response (s)")
       ->capture_default_str();
-  run->add_option("--mode", mode, "latency (one at a time) or concurrency (closed loop)")
-      ->check(CLI::IsMember({"latency", "concurrency"}))
+  run->add_option("--mode", mode,
+                  "latency (one at a time), concurrency (closed loop) or rate (open loop)")
+      ->check(CLI::IsMember({"latency", "concurrency", "rate"}))
+      ->capture_default_str();
+  std::string arrival = "poisson", ramp_shape = "linear";
+  double ramp_up_s = 0, ramp_start_rate = 1;
+  std::int32_t max_concurrency = 0;
+  run->add_option("--request-rate", config.load.request_rates,
+                  "Open loop: requests/s, one level per value (implies --mode rate)")
+      ->delimiter(',');
+  run->add_option("--arrival", arrival, "Open loop: constant, poisson or gamma")
+      ->check(CLI::IsMember({"constant", "poisson", "gamma"}))
+      ->capture_default_str();
+  run->add_option("--burstiness", config.load.burstiness,
+                  "Open loop, gamma arrivals: shape (1 = Poisson, <1 burstier)")
+      ->capture_default_str();
+  run->add_option("--max-concurrency", max_concurrency,
+                  "Open loop: cap on requests in flight; excess waits in the client (recorded)");
+  run->add_option("--ramp-up", ramp_up_s,
+                  "Open loop: seconds to climb from --ramp-start-rate to the target rate");
+  run->add_option("--ramp-start-rate", ramp_start_rate, "Open loop: rate at the ramp's start")
+      ->capture_default_str();
+  run->add_option("--ramp-shape", ramp_shape, "linear or exponential")
+      ->check(CLI::IsMember({"linear", "exponential"}))
       ->capture_default_str();
   run->add_option("--concurrency", config.load.concurrency, "Concurrency levels, e.g. 1,4,16")
       ->delimiter(',')
@@ -327,7 +349,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.target.api = *parsed_api;
-  config.load.mode = mode == "latency" ? LoadMode::latency : LoadMode::concurrency;
+  config.load.mode = *load_mode_from_string(mode);
+  if (!config.load.request_rates.empty() && !run->count("--mode")) config.load.mode = LoadMode::rate;
+  config.load.arrival = *arrival_from_string(arrival);
+  if (run->count("--max-concurrency")) config.load.max_concurrency = max_concurrency;
+  if (run->count("--ramp-up")) {
+    config.load.ramp = RampConfig{ramp_start_rate, static_cast<Nanos>(ramp_up_s * 1e9),
+                                  ramp_shape == "linear" ? RampShape::linear
+                                                         : RampShape::exponential};
+  }
   config.sampling.temperature = temperature;
   config.sampling.top_p = top_p;
   config.sampling.min_tokens = min_tokens;

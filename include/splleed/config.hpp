@@ -39,8 +39,26 @@ struct TargetConfig {
 enum class LoadMode : std::uint8_t {
   latency,      // one request at a time
   concurrency,  // closed loop: each level keeps N requests in flight
+  rate,         // open loop: requests leave at scheduled times, whatever is in flight
 };
 std::string_view to_string(LoadMode m) noexcept;
+std::optional<LoadMode> load_mode_from_string(std::string_view s) noexcept;
+
+// Open-loop inter-arrival shape (see load/schedule.hpp).
+enum class Arrival : std::uint8_t { constant, poisson, gamma };
+std::string_view to_string(Arrival a) noexcept;
+std::optional<Arrival> arrival_from_string(std::string_view s) noexcept;
+
+enum class RampShape : std::uint8_t { linear, exponential };
+std::string_view to_string(RampShape r) noexcept;
+
+// Rate climbs from start_rate to the level's rate over `duration`; requests scheduled in that time
+// form the ramp-up phase (reported, excluded from the steady-state summary).
+struct RampConfig {
+  double start_rate = 1;
+  Nanos duration = 0;
+  RampShape shape = RampShape::linear;
+};
 
 struct LoadConfig {
   LoadMode mode = LoadMode::concurrency;
@@ -50,6 +68,13 @@ struct LoadConfig {
   std::int32_t warmup = 0;                      // warm-up requests per level, excluded from metrics
   std::uint64_t seed = 0;                       // drives every random choice
   std::int32_t workers = 0;                     // event-loop threads; 0 = hardware cores
+
+  // Open loop (mode rate): one level per rate.
+  std::vector<double> request_rates;            // requests/s
+  Arrival arrival = Arrival::poisson;
+  double burstiness = 1;                        // gamma shape (1 = Poisson)
+  std::optional<std::int32_t> max_concurrency;  // excess requests wait in the client (recorded)
+  std::optional<RampConfig> ramp;
 };
 
 struct RunConfig {

@@ -45,6 +45,7 @@ struct RequestRecord {
   std::uint64_t index = 0;        // order of issue within its run (warm-up requests included)
   std::uint32_t prompt_index = 0; // which workload prompt was sent
   bool warmup = false;            // warm-up requests are kept in the record but excluded from metrics
+  bool ramp_up = false;           // scheduled during the ramp-up: reported apart from steady state
   std::string request_id;         // the X-Request-Id header splleed sent
   std::string response_id;        // the `id` field of the response, when the server sent one
 

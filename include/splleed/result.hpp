@@ -49,9 +49,11 @@ struct RunSummary {
 struct RunResult {
   std::string label;          // e.g. "concurrency=4"
   LoadMode mode = LoadMode::concurrency;
-  std::int32_t concurrency = 1;
+  std::int32_t concurrency = 1;         // closed loop: slots; open loop: 0
+  std::optional<double> request_rate;   // open loop: the target rate (requests/s)
   std::int32_t trial = 0;
-  RunSummary summary;
+  RunSummary summary;                   // steady state: warm-up and ramp-up excluded
+  std::optional<RunSummary> ramp_up;    // open loop with --ramp-up: the ramp's own summary
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 

@@ -36,7 +36,37 @@ std::string api_names() {
 }
 
 std::string_view to_string(LoadMode m) noexcept {
-  return m == LoadMode::latency ? "latency" : "concurrency";
+  switch (m) {
+    case LoadMode::latency: return "latency";
+    case LoadMode::concurrency: return "concurrency";
+    case LoadMode::rate: return "rate";
+  }
+  return "concurrency";
+}
+
+std::optional<LoadMode> load_mode_from_string(std::string_view s) noexcept {
+  for (LoadMode m : {LoadMode::latency, LoadMode::concurrency, LoadMode::rate})
+    if (to_string(m) == s) return m;
+  return std::nullopt;
+}
+
+std::string_view to_string(Arrival a) noexcept {
+  switch (a) {
+    case Arrival::constant: return "constant";
+    case Arrival::poisson: return "poisson";
+    case Arrival::gamma: return "gamma";
+  }
+  return "poisson";
+}
+
+std::optional<Arrival> arrival_from_string(std::string_view s) noexcept {
+  for (Arrival a : {Arrival::constant, Arrival::poisson, Arrival::gamma})
+    if (to_string(a) == s) return a;
+  return std::nullopt;
+}
+
+std::string_view to_string(RampShape r) noexcept {
+  return r == RampShape::linear ? "linear" : "exponential";
 }
 
 std::string validate(const RunConfig& c) {
@@ -55,10 +85,24 @@ std::string validate(const RunConfig& c) {
     if (j.is_discarded()) return "--extra-body is not valid JSON: " + c.sampling.extra_body;
     if (!j.is_object()) return "--extra-body must be a JSON object, e.g. '{\"seed\": 1}'.";
   }
-  if (c.load.concurrency.empty()) return "--concurrency needs at least one level.";
-  for (auto level : c.load.concurrency)
-    if (level < 1)
-      return "--concurrency levels must be positive (got " + std::to_string(level) + ").";
+  if (c.load.mode == LoadMode::rate) {
+    if (c.load.request_rates.empty()) return "--request-rate is required in rate mode.";
+    for (double r : c.load.request_rates)
+      if (!(r > 0)) return "--request-rate values must be positive.";
+    if (c.load.arrival == Arrival::gamma && !(c.load.burstiness > 0))
+      return "--burstiness must be positive (1 is Poisson).";
+    if (c.load.max_concurrency && *c.load.max_concurrency < 1)
+      return "--max-concurrency must be at least 1.";
+    if (c.load.ramp) {
+      if (!(c.load.ramp->start_rate > 0)) return "--ramp-start-rate must be positive.";
+      if (c.load.ramp->duration <= 0) return "--ramp-up must be a positive duration.";
+    }
+  } else {
+    if (c.load.concurrency.empty()) return "--concurrency needs at least one level.";
+    for (auto level : c.load.concurrency)
+      if (level < 1)
+        return "--concurrency levels must be positive (got " + std::to_string(level) + ").";
+  }
   if (!c.load.num_requests && !c.load.duration)
     return "give --num-requests or --duration to bound each run.";
   if (c.load.num_requests && *c.load.num_requests < 1)

@@ -5,6 +5,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <fmt/format.h>
 #include <limits>
@@ -16,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/sse_decoder.hpp"
 #include "protocol/adapter.hpp"
+#include "load/schedule.hpp"
 
 namespace splleed::load {
 
@@ -178,14 +182,21 @@ class StreamHandler final : public net::ResponseHandler {
 
 }  // namespace
 
-struct Runner::Phase {
-  std::string id;             // request-id prefix, unique per phase
-  std::int32_t concurrency = 1;
+// One phase of one level: which requests to issue and how.
+struct PhasePlan {
+  std::string id;                   // request-id prefix, unique per phase
   bool warmup = false;
-  std::int64_t limit = std::numeric_limits<std::int64_t>::max();  // requests to issue
-  std::optional<Nanos> deadline;                                   // stop issuing after this
-  std::uint64_t index_base = 0;                                    // first record index
+  std::uint64_t index_base = 0;     // first record index
+  // Closed loop: `concurrency` slots issue requests until `limit` or `deadline`.
+  std::int32_t concurrency = 1;
+  std::int64_t limit = std::numeric_limits<std::int64_t>::max();
+  std::optional<Nanos> deadline;
   std::atomic<std::int64_t> next{0};
+  // Open loop: one request per absolute intended send time, never refused for lack of a slot.
+  bool open_loop = false;
+  std::vector<Nanos> arrivals;
+  std::optional<std::int32_t> max_concurrency;  // excess arrivals wait in the client
+  std::optional<Nanos> ramp_end;                // arrivals before this belong to the ramp-up
 };
 
 Runner::Runner(RunConfig config, const Clock& clock, std::function<void(const std::string&)> log)
@@ -248,84 +259,201 @@ TargetInfo Runner::preflight() {
   return info;
 }
 
-std::vector<RequestRecord> Runner::run_phase(Phase& phase) {
+namespace {
+
+// Everything a phase's workers read and nobody writes.
+struct PhaseContext {
+  const RunConfig& config;
+  const Clock& clock;
+  PhasePlan& plan;
+  const protocol::ProtocolAdapter& adapter;
+  std::string path;
+  std::vector<std::string> bodies;  // one per prompt: bodies depend only on the prompt
+  std::vector<std::uint32_t> order;
+  std::string auth;
+  const std::atomic<bool>& stop;
+};
+
+// A worker thread's share of a phase. Only its own thread touches it once started.
+class Worker {
+ public:
+  Worker(const PhaseContext& ctx, const net::Url& url, std::int32_t cap)
+      : ctx_(ctx),
+        client_(io_, url, client_options(ctx.config.target), ctx.clock),
+        pacer_timer_(io_),
+        cap_(cap) {}
+
+  boost::asio::io_context& io() { return io_; }
+  std::deque<RequestRecord>& records() { return records_; }
+
+  // Aborts in-flight requests and wakes the pacer. Runs on the worker's thread.
+  void halt() {
+    client_.shutdown();
+    pacer_timer_.cancel();
+  }
+
+  asio::awaitable<void> closed_loop_slot() {
+    auto handler = acquire_handler();
+    PhasePlan& plan = ctx_.plan;
+    while (!ctx_.stop.load(std::memory_order_relaxed)) {
+      const Nanos now = ctx_.clock.now();
+      if (plan.deadline && now >= *plan.deadline) break;
+      const std::int64_t i = plan.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= plan.limit) break;
+      RequestRecord& rec = new_record(static_cast<std::uint64_t>(i), now);  // slot freed now
+      co_await execute(rec, *handler);
+    }
+    release_handler(std::move(handler));
+  }
+
+  // Sends arrivals first, first + stride, ... at their intended times.
+  asio::awaitable<void> pacer(std::size_t first, std::size_t stride) {
+    const auto& arrivals = ctx_.plan.arrivals;
+    for (std::size_t i = first; i < arrivals.size(); i += stride) {
+      if (ctx_.stop.load(std::memory_order_relaxed)) break;
+      pacer_timer_.expires_at(std::chrono::steady_clock::time_point(
+          std::chrono::nanoseconds(arrivals[i])));
+      // A cancelled wait (stop) is seen through ctx_.stop just below.
+      (void)co_await pacer_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ctx_.stop.load(std::memory_order_relaxed)) break;
+      if (cap_ > 0 && in_flight_ >= cap_) {
+        waiting_.push_back(i);  // its lateness shows as schedule lag; it is never skipped
+        continue;
+      }
+      start_open(i);
+    }
+  }
+
+  // Arrivals still queued in the client when the run stopped: kept, never sent.
+  void record_unsent() {
+    for (std::size_t i : waiting_) {
+      RequestRecord& rec = new_record(i, ctx_.plan.arrivals[i]);
+      rec.status = RequestStatus::incomplete;
+      rec.error = "not sent: the run stopped while it waited for a free slot";
+    }
+    waiting_.clear();
+  }
+
+ private:
+  RequestRecord& new_record(std::uint64_t i, Nanos scheduled) {
+    const PhasePlan& plan = ctx_.plan;
+    RequestRecord& rec = records_.emplace_back();
+    rec.index = plan.index_base + i;
+    rec.prompt_index = ctx_.order[rec.index % ctx_.order.size()];
+    rec.warmup = plan.warmup;
+    rec.ramp_up = plan.ramp_end && scheduled < *plan.ramp_end;
+    rec.scheduled = scheduled;
+    rec.request_id = fmt::format("{}-{}", plan.id, rec.index);
+    rec.tokens.reserve(static_cast<std::size_t>(ctx_.config.sampling.max_tokens) + 8);
+    return rec;
+  }
+
+  asio::awaitable<void> execute(RequestRecord& rec, StreamHandler& handler) {
+    std::array<net::Header, 2> headers{net::Header{"X-Request-Id", rec.request_id},
+                                       net::Header{"Authorization", ctx_.auth}};
+    std::span<const net::Header> header_span(headers.data(), ctx_.auth.empty() ? 1 : 2);
+    handler.begin(rec);
+    auto tr = co_await client_.post_stream(ctx_.path, header_span,
+                                           ctx_.bodies[rec.prompt_index], handler);
+    handler.finish(tr, ctx_.stop.load());
+  }
+
+  void start_open(std::size_t i) {
+    ++in_flight_;
+    asio::co_spawn(io_, open_request(i), asio::detached);
+  }
+
+  asio::awaitable<void> open_request(std::size_t i) {
+    auto handler = acquire_handler();
+    RequestRecord& rec = new_record(i, ctx_.plan.arrivals[i]);
+    co_await execute(rec, *handler);
+    release_handler(std::move(handler));
+    --in_flight_;
+    while (!waiting_.empty() && in_flight_ < cap_ && !ctx_.stop.load(std::memory_order_relaxed)) {
+      std::size_t next = waiting_.front();
+      waiting_.pop_front();
+      start_open(next);
+    }
+  }
+
+  std::unique_ptr<StreamHandler> acquire_handler() {
+    if (free_handlers_.empty())
+      return std::make_unique<StreamHandler>(ctx_.adapter.make_parser(), ctx_.adapter.framing());
+    auto h = std::move(free_handlers_.back());
+    free_handlers_.pop_back();
+    return h;
+  }
+  void release_handler(std::unique_ptr<StreamHandler> h) { free_handlers_.push_back(std::move(h)); }
+
+  const PhaseContext& ctx_;
+  asio::io_context io_{1};
+  net::HttpClient client_;
+  asio::steady_timer pacer_timer_;
+  std::int32_t cap_;  // open loop: most requests in flight on this worker (0: no cap)
+  std::int32_t in_flight_ = 0;
+  std::deque<std::size_t> waiting_;
+  std::deque<RequestRecord> records_;  // stable references while requests are suspended
+  std::vector<std::unique_ptr<StreamHandler>> free_handlers_;
+};
+
+}  // namespace
+
+std::vector<RequestRecord> Runner::run_phase(PhasePlan& plan) {
   const net::Url url = parse_target(config_.target);
   auto adapter = protocol::make_adapter(config_.target.api);
-  const std::string path(adapter->path());
+  PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
+                   prompt_order(config_.prompts.size(), config_.load.seed),
+                   config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key,
+                   stop_requested_};
+  ctx.bodies.reserve(config_.prompts.size());
+  for (const auto& prompt : config_.prompts)
+    ctx.bodies.push_back(adapter->build_body({config_.target.model, prompt, config_.sampling}));
 
-  // Bodies depend only on the prompt: build each once, not per request.
-  std::vector<std::string> bodies;
-  bodies.reserve(config_.prompts.size());
-  for (const auto& prompt : config_.prompts) {
-    bodies.push_back(adapter->build_body({config_.target.model, prompt, config_.sampling}));
-  }
-  const auto order = prompt_order(config_.prompts.size(), config_.load.seed);
-  const std::string auth =
-      config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key;
-
-  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = config_.load.workers > 0 ? config_.load.workers : hw;
-  workers = std::max(1, std::min(workers, phase.concurrency));
+  if (!plan.open_loop) workers = std::min(workers, plan.concurrency);
+  if (plan.open_loop && plan.max_concurrency) workers = std::min(workers, *plan.max_concurrency);
+  if (plan.open_loop)
+    workers = std::min<int>(workers, static_cast<int>(std::max<std::size_t>(1, plan.arrivals.size())));
+  workers = std::max(1, workers);
 
-  struct Worker {
-    asio::io_context io{1};
-    std::unique_ptr<net::HttpClient> client;
-    std::deque<RequestRecord> records;  // stable references while slots are suspended
-    std::thread thread;
-  };
   std::vector<std::unique_ptr<Worker>> pool;
   for (int w = 0; w < workers; ++w) {
-    auto worker = std::make_unique<Worker>();
-    worker->client = std::make_unique<net::HttpClient>(worker->io, url,
-                                                       client_options(config_.target), clock_);
-    pool.push_back(std::move(worker));
-  }
-
-  auto slot = [&](Worker& worker) -> asio::awaitable<void> {
-    StreamHandler handler(adapter->make_parser(), adapter->framing());
-    while (!stop_requested_.load(std::memory_order_relaxed)) {
-      Nanos now = clock_.now();
-      if (phase.deadline && now >= *phase.deadline) break;
-      std::int64_t i = phase.next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= phase.limit) break;
-
-      RequestRecord& rec = worker.records.emplace_back();
-      rec.index = phase.index_base + static_cast<std::uint64_t>(i);
-      rec.prompt_index = order[rec.index % order.size()];
-      rec.warmup = phase.warmup;
-      rec.scheduled = now;  // closed loop: the slot became free now
-      rec.request_id = fmt::format("{}-{}", phase.id, rec.index);
-      rec.tokens.reserve(static_cast<std::size_t>(config_.sampling.max_tokens) + 8);
-
-      std::array<net::Header, 2> headers{net::Header{"X-Request-Id", rec.request_id},
-                                         net::Header{"Authorization", auth}};
-      std::span<const net::Header> header_span(headers.data(), auth.empty() ? 1 : 2);
-      handler.begin(rec);
-      auto tr = co_await worker.client->post_stream(path, header_span, bodies[rec.prompt_index],
-                                                    handler);
-      handler.finish(tr, stop_requested_.load());
+    std::int32_t cap = 0;
+    if (plan.max_concurrency) {
+      cap = *plan.max_concurrency / workers + (w < *plan.max_concurrency % workers ? 1 : 0);
     }
-  };
-
-  for (int s = 0; s < phase.concurrency; ++s) {
-    Worker& w = *pool[static_cast<std::size_t>(s % workers)];
-    asio::co_spawn(w.io, slot(w), asio::detached);
+    pool.push_back(std::make_unique<Worker>(ctx, url, cap));
+  }
+  if (plan.open_loop) {
+    for (int w = 0; w < workers; ++w) {
+      asio::co_spawn(pool[static_cast<std::size_t>(w)]->io(),
+                     pool[static_cast<std::size_t>(w)]->pacer(static_cast<std::size_t>(w),
+                                                              static_cast<std::size_t>(workers)),
+                     asio::detached);
+    }
+  } else {
+    for (int s = 0; s < plan.concurrency; ++s) {
+      Worker& w = *pool[static_cast<std::size_t>(s % workers)];
+      asio::co_spawn(w.io(), w.closed_loop_slot(), asio::detached);
+    }
   }
   {
     std::lock_guard lock(stop_mutex_);
     for (auto& w : pool) {
       Worker* wp = w.get();
-      active_stoppers_.push_back([wp] { asio::post(wp->io, [wp] { wp->client->shutdown(); }); });
+      active_stoppers_.push_back([wp] { asio::post(wp->io(), [wp] { wp->halt(); }); });
     }
     if (stop_requested_) {
       for (auto& s : active_stoppers_) s();
     }
   }
+  std::vector<std::thread> threads;
   for (auto& w : pool) {
     Worker* wp = w.get();
-    wp->thread = std::thread([wp] { wp->io.run(); });
+    threads.emplace_back([wp] { wp->io().run(); });
   }
-  for (auto& w : pool) w->thread.join();
+  for (auto& t : threads) t.join();
   {
     std::lock_guard lock(stop_mutex_);
     active_stoppers_.clear();
@@ -333,7 +461,8 @@ std::vector<RequestRecord> Runner::run_phase(Phase& phase) {
 
   std::vector<RequestRecord> records;
   for (auto& w : pool) {
-    for (auto& r : w->records) records.push_back(std::move(r));
+    w->record_unsent();
+    for (auto& r : w->records()) records.push_back(std::move(r));
   }
   std::sort(records.begin(), records.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.index < b.index; });
@@ -344,52 +473,112 @@ BenchmarkResult Runner::run() {
   BenchmarkResult result;
   result.config = config_;
   const auto& load = config_.load;
-  int run_number = 0;
-  for (std::int32_t level : load.concurrency) {
-    if (stop_requested_) break;
+  const bool open_loop = load.mode == LoadMode::rate;
+  // Open-loop arrivals start a little after planning, so that thread start-up is not charged to
+  // the first request as schedule lag.
+  constexpr Nanos kOpenLoopLead = 2 * kNanosPerMilli;
+
+  const std::size_t levels = open_loop ? load.request_rates.size() : load.concurrency.size();
+  for (std::size_t level = 0; level < levels && !stop_requested_; ++level) {
+    const int run_number = static_cast<int>(level);
     RunResult run;
     run.mode = load.mode;
-    run.concurrency = level;
-    run.label = load.mode == LoadMode::latency ? "latency" : fmt::format("concurrency={}", level);
+    if (open_loop) {
+      run.concurrency = 0;
+      run.request_rate = load.request_rates[level];
+      run.label = fmt::format("rate={:g}", *run.request_rate);
+    } else {
+      run.concurrency = load.concurrency[level];
+      run.label = load.mode == LoadMode::latency ? "latency"
+                                                 : fmt::format("concurrency={}", run.concurrency);
+    }
+    ScheduleSpec spec;
+    if (open_loop) {
+      spec.rate = *run.request_rate;
+      spec.arrival = load.arrival;
+      spec.burstiness = load.burstiness;
+      spec.seed = load.seed + level;
+    }
 
     std::uint64_t issued = 0;
     if (load.warmup > 0) {
       log_(fmt::format("{}: {} warm-up requests", run.label, load.warmup));
-      Phase warm;
+      PhasePlan warm;
       warm.id = fmt::format("splleed-r{}-w", run_number);
-      warm.concurrency = level;
       warm.warmup = true;
-      warm.limit = load.warmup;
+      if (open_loop) {
+        warm.open_loop = true;
+        warm.max_concurrency = load.max_concurrency;
+        const Nanos t0 = clock_.now() + kOpenLoopLead;
+        for (Nanos off : arrival_times(spec, static_cast<std::size_t>(load.warmup), std::nullopt))
+          warm.arrivals.push_back(t0 + off);
+      } else {
+        warm.concurrency = run.concurrency;
+        warm.limit = load.warmup;
+      }
       auto records = run_phase(warm);
       issued = records.size();
       for (auto& r : records) run.requests.push_back(std::move(r));
+      if (stop_requested_) {
+        result.runs.push_back(std::move(run));
+        break;
+      }
     }
 
-    Phase measure;
+    PhasePlan measure;
     measure.id = fmt::format("splleed-r{}", run_number);
-    measure.concurrency = level;
     measure.index_base = issued;
-    if (load.num_requests) measure.limit = *load.num_requests;
-    const Nanos start = clock_.now();
-    if (load.duration) measure.deadline = start + *load.duration;
+    Nanos start = clock_.now();
+    Nanos ramp = 0;
+    if (open_loop) {
+      measure.open_loop = true;
+      measure.max_concurrency = load.max_concurrency;
+      start += kOpenLoopLead;
+      std::optional<std::size_t> count;
+      std::optional<Nanos> horizon;
+      if (load.ramp) {
+        spec.ramp = *load.ramp;
+        ramp = load.ramp->duration;
+        measure.ramp_end = start + ramp;
+      }
+      if (load.num_requests) {
+        std::size_t ramp_count = ramp > 0 ? arrival_times(spec, std::nullopt, ramp).size() : 0;
+        count = ramp_count + static_cast<std::size_t>(*load.num_requests);
+      }
+      if (load.duration) horizon = ramp + *load.duration;
+      for (Nanos off : arrival_times(spec, count, horizon)) measure.arrivals.push_back(start + off);
+    } else {
+      measure.concurrency = run.concurrency;
+      if (load.num_requests) measure.limit = *load.num_requests;
+      if (load.duration) measure.deadline = start + *load.duration;
+    }
+    const Nanos steady_start = start + ramp;
     log_(load.num_requests ? fmt::format("{}: {} requests", run.label, *load.num_requests)
                            : fmt::format("{}: {:.1f} s", run.label, to_ms(*load.duration) / 1e3));
-    auto records = stop_requested_ ? std::vector<RequestRecord>{} : run_phase(measure);
+    auto records = run_phase(measure);
     const Nanos phase_end = clock_.now();
 
     Nanos window_end = phase_end;
     if (load.duration && !load.num_requests) {
-      window_end = std::min(phase_end, start + *load.duration);
+      window_end = std::min(phase_end, steady_start + *load.duration);
     } else {
-      Nanos last_end = start;
+      Nanos last_end = steady_start;
       for (const auto& r : records)
-        if (r.end) last_end = std::max(last_end, *r.end);
-      window_end = records.empty() ? phase_end : std::max(last_end, start);
+        if (r.end && !r.ramp_up) last_end = std::max(last_end, *r.end);
+      window_end = records.empty() ? phase_end : last_end;
+    }
+    if (ramp > 0) {
+      std::vector<RequestRecord> ramp_records;
+      for (const auto& r : records) {
+        if (!r.ramp_up) continue;
+        ramp_records.push_back(r);
+        ramp_records.back().ramp_up = false;  // summarize() skips ramp-up records
+      }
+      run.ramp_up = metrics::summarize(ramp_records, start, steady_start);
     }
     for (auto& r : records) run.requests.push_back(std::move(r));
-    run.summary = metrics::summarize(run.requests, start, window_end);
+    run.summary = metrics::summarize(run.requests, steady_start, window_end);
     result.runs.push_back(std::move(run));
-    ++run_number;
   }
   if (stop_requested_) {
     result.interrupted = true;

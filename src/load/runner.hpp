@@ -26,6 +26,8 @@ struct TargetError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct PhasePlan;
+
 class Runner {
  public:
   // `log` receives progress lines (one per phase), never called per request.
@@ -47,8 +49,7 @@ class Runner {
   const RunConfig& config() const noexcept { return config_; }
 
  private:
-  struct Phase;
-  std::vector<RequestRecord> run_phase(Phase& phase);
+  std::vector<RequestRecord> run_phase(PhasePlan& plan);
 
   RunConfig config_;
   const Clock& clock_;

@@ -8,21 +8,6 @@
 
 namespace splleed::load {
 
-std::string_view to_string(Arrival a) noexcept {
-  switch (a) {
-    case Arrival::constant: return "constant";
-    case Arrival::poisson: return "poisson";
-    case Arrival::gamma: return "gamma";
-  }
-  return "poisson";
-}
-
-std::optional<Arrival> arrival_from_string(std::string_view s) noexcept {
-  for (Arrival a : {Arrival::constant, Arrival::poisson, Arrival::gamma})
-    if (to_string(a) == s) return a;
-  return std::nullopt;
-}
-
 std::string validate(const ScheduleSpec& s) {
   if (!(s.rate > 0) || !std::isfinite(s.rate)) return "--request-rate must be positive.";
   if (s.arrival == Arrival::gamma && !(s.burstiness > 0))

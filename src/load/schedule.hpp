@@ -13,20 +13,11 @@
 #include <vector>
 
 #include "splleed/clock.hpp"
+#include "splleed/config.hpp"
 
 namespace splleed::load {
 
-enum class Arrival : std::uint8_t { constant, poisson, gamma };
-std::string_view to_string(Arrival a) noexcept;
-std::optional<Arrival> arrival_from_string(std::string_view s) noexcept;
-
-enum class RampShape : std::uint8_t { linear, exponential };
-
-struct Ramp {
-  double start_rate = 1;  // requests/s at t = 0 (> 0)
-  Nanos duration = 0;     // time to reach the target rate
-  RampShape shape = RampShape::linear;
-};
+using Ramp = RampConfig;
 
 struct ScheduleSpec {
   double rate = 1;          // target requests/s (> 0)
