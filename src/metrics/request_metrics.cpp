@@ -32,9 +32,10 @@ RequestMetrics compute(const RequestRecord& r) {
   m.stream_end = span(r.dispatched, r.end);
 
   if (r.tokens.size() >= 2) {
-    m.ttst = static_cast<double>(r.tokens[1].received - r.tokens[0].received);
-    Nanos worst = 0;
-    for (std::size_t i = 1; i < r.tokens.size(); ++i)
+    const Nanos first_gap = r.tokens[1].received - r.tokens[0].received;
+    m.ttst = static_cast<double>(first_gap);
+    Nanos worst = first_gap;
+    for (std::size_t i = 2; i < r.tokens.size(); ++i)
       worst = std::max(worst, r.tokens[i].received - r.tokens[i - 1].received);
     m.worst_stall = static_cast<double>(worst);
   }
@@ -61,7 +62,8 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
   RunSummary s;
   s.window_start = window_start;
   s.window_end = window_end;
-  s.window_s = static_cast<double>(window_end - window_start) / static_cast<double>(kNanosPerSecond);
+  s.window_s =
+      static_cast<double>(window_end - window_start) / static_cast<double>(kNanosPerSecond);
 
   std::array<std::vector<double>, kMetricCount> samples;
   auto& itl = samples[static_cast<int>(Metric::itl)];
@@ -72,7 +74,8 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
 
   std::int64_t completed_in_window = 0;
   for (const RequestRecord& r : records) {
-    if (r.warmup) continue;
+    // Warm-up and ramp-up requests are not part of the steady state this summary describes.
+    if (r.warmup || r.ramp_up) continue;
     ++s.requests_sent;
     ++s.by_status[static_cast<std::size_t>(r.status)];
     if (r.status != RequestStatus::ok) {

@@ -21,7 +21,7 @@ RequestMetrics compute(const RequestRecord& r);
 // events; ITL = each gap split evenly over the tokens the later event carried (k samples of gap/k).
 void append_gaps(const RequestRecord& r, std::vector<double>& itl, std::vector<double>& icl);
 
-// Summarizes the non-warm-up records of one run. Latency populations take only ok requests;
+// Summarizes the records of one run that are neither warm-up nor ramp-up. Latency populations take only ok requests;
 // every request counts in requests_sent and by_status. Throughputs use [window_start, window_end].
 RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_start, Nanos window_end);
 

@@ -51,12 +51,8 @@ std::string failures(const RunSummary& s) {
   return text.empty() ? "none" : text;
 }
 
-void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
-  const RunSummary& s = run.summary;
-  out << fmt::format("{}{}: {}/{} requests ok, window {:.3f} s\n", run.label,
-                     show_trial ? fmt::format(" (trial {})", run.trial) : std::string(),
-                     s.requests_ok, s.requests_sent, s.window_s);
-
+// The table and footer lines of one summary.
+void write_summary(const RunSummary& s, std::ostream& out) {
   std::vector<Row> rows;
   rows.push_back({"(ms)", "count", "mean", "p50", "p90", "p99", "max"});
   for (Metric m : kConsoleMetrics) {
@@ -75,6 +71,23 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
   out << fmt::format("  {:<26}{}\n", "token counts from:",
                      s.tokens_from_usage ? "usage" : "counted events");
   out << fmt::format("  {:<26}{}\n", "failures:", failures(s));
+}
+
+std::string counts(const RunSummary& s) {
+  return fmt::format("{}/{} requests ok, window {:.3f} s", s.requests_ok, s.requests_sent,
+                     s.window_s);
+}
+
+void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
+  const std::string name =
+      show_trial ? fmt::format("{} (trial {})", run.label, run.trial) : run.label;
+  out << fmt::format("{}: {}\n", name, counts(run.summary));
+  write_summary(run.summary, out);
+  if (run.ramp_up) {
+    out << fmt::format("\n{} ramp-up (not in the figures above): {}\n", name,
+                       counts(*run.ramp_up));
+    write_summary(*run.ramp_up, out);
+  }
 }
 
 }  // namespace

@@ -42,36 +42,50 @@ std::string relative_ms(const std::optional<Nanos>& t, Nanos origin) {
 
 }  // namespace
 
+namespace {
+
+// The ten metric rows of one summary; `run_prefix` holds the cells before `metric`.
+void write_summary_rows(const std::string& run_prefix, std::string_view phase,
+                        const std::optional<double>& request_rate, const RunSummary& s,
+                        std::ostream& out) {
+  // Run-level figures repeat on each of the run's rows, so that every row stands alone.
+  const std::string run_columns = fmt::format(
+      "{},{},{},{},{},{},{},{},{},{},{},{}", phase,
+      request_rate ? num(*request_rate) : std::string(), num(s.window_s), s.requests_sent,
+      s.requests_ok, s.requests_failed, num(s.request_throughput), num(s.output_token_throughput),
+      num(s.total_token_throughput), s.output_tokens, s.prompt_tokens,
+      s.tokens_from_usage ? "usage" : "events");
+  for (int k = 0; k < kMetricCount; ++k) {
+    const auto m = static_cast<Metric>(k);
+    const MetricSummary& v = s[m];
+    // A metric without samples has no statistics: its cells stay empty rather than read 0.
+    const std::string stats =
+        v.count == 0 ? std::string(",,,,,,,,")
+                     : fmt::format("{},{},{},{},{},{},{},{},{}", num(v.mean), num(v.std),
+                                   num(v.min), num(v.p50), num(v.p90), num(v.p95), num(v.p99),
+                                   num(v.p999), num(v.max));
+    out << fmt::format("{},{},{},{},{}\n", run_prefix, to_string(m), v.count, stats, run_columns);
+  }
+}
+
+}  // namespace
+
 void write_csv_summary(const BenchmarkResult& result, std::ostream& out) {
   out << "run,label,concurrency,trial,metric,count,mean_ms,std_ms,min_ms,p50_ms,p90_ms,p95_ms,"
-         "p99_ms,p999_ms,max_ms,window_s,requests_sent,requests_ok,requests_failed,requests_per_s,"
-         "output_tokens_per_s,total_tokens_per_s,output_tokens,prompt_tokens,token_source\n";
+         "p99_ms,p999_ms,max_ms,phase,request_rate,window_s,requests_sent,requests_ok,"
+         "requests_failed,requests_per_s,output_tokens_per_s,total_tokens_per_s,output_tokens,"
+         "prompt_tokens,token_source\n";
   for (std::size_t i = 0; i < result.runs.size(); ++i) {
     const RunResult& run = result.runs[i];
-    const RunSummary& s = run.summary;
-    // Run-level figures repeat on each of the run's rows, so that every row stands alone.
-    const std::string run_columns = fmt::format(
-        "{},{},{},{},{},{},{},{},{},{}", num(s.window_s), s.requests_sent, s.requests_ok,
-        s.requests_failed, num(s.request_throughput), num(s.output_token_throughput),
-        num(s.total_token_throughput), s.output_tokens, s.prompt_tokens,
-        s.tokens_from_usage ? "usage" : "events");
-    for (int k = 0; k < kMetricCount; ++k) {
-      const auto m = static_cast<Metric>(k);
-      const MetricSummary& v = s[m];
-      // A metric without samples has no statistics: its cells stay empty rather than read 0.
-      const std::string stats =
-          v.count == 0 ? std::string(",,,,,,,,")
-                       : fmt::format("{},{},{},{},{},{},{},{},{}", num(v.mean), num(v.std),
-                                     num(v.min), num(v.p50), num(v.p90), num(v.p95), num(v.p99),
-                                     num(v.p999), num(v.max));
-      out << fmt::format("{},{},{},{},{},{},{},{}\n", i, csv(run.label), run.concurrency,
-                         run.trial, to_string(m), v.count, stats, run_columns);
-    }
+    const std::string prefix =
+        fmt::format("{},{},{},{}", i, csv(run.label), run.concurrency, run.trial);
+    write_summary_rows(prefix, "steady", run.request_rate, run.summary, out);
+    if (run.ramp_up) write_summary_rows(prefix, "ramp_up", run.request_rate, *run.ramp_up, out);
   }
 }
 
 void write_csv_requests(const BenchmarkResult& result, std::ostream& out) {
-  out << "run,label,index,prompt_index,warmup,request_id,status,http_status,finish_reason,"
+  out << "run,label,index,prompt_index,warmup,ramp_up,request_id,status,http_status,finish_reason,"
          "scheduled_ms,dispatched_ms,headers_ms,first_event_ms,first_token_ms,last_token_ms,"
          "end_ms,ttft_ms,tpot_ms,e2e_ms,token_events,output_tokens,prompt_tokens,error\n";
   const Nanos origin = result.clock.monotonic_origin_ns;
@@ -80,9 +94,10 @@ void write_csv_requests(const BenchmarkResult& result, std::ostream& out) {
     for (const RequestRecord& r : run.requests) {
       const metrics::RequestMetrics m = metrics::compute(r);
       out << fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i,
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i,
           csv(run.label), r.index, r.prompt_index, r.warmup ? "true" : "false",
-          csv(r.request_id), to_string(r.status), r.http_status, csv(r.finish_reason),
+          r.ramp_up ? "true" : "false", csv(r.request_id), to_string(r.status), r.http_status,
+          csv(r.finish_reason),
           relative_ms(r.scheduled, origin), relative_ms(r.dispatched, origin),
           relative_ms(r.headers, origin), relative_ms(r.first_event, origin),
           relative_ms(r.first_token, origin), relative_ms(r.last_token, origin),

@@ -1,5 +1,6 @@
 // The lossless results file (docs/results-format.md). Keys are written in schema order
-// (ordered_json) so that a file reads top-down; to_json returns the same document as nlohmann::json.
+// (ordered_json) so that a file reads top-down; to_json returns the same document as
+// nlohmann::json.
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -67,6 +68,17 @@ ordered_json config_json(const RunConfig& c) {
   load["warmup"] = c.load.warmup;
   load["seed"] = c.load.seed;
   load["workers"] = c.load.workers;
+  load["request_rates"] = c.load.request_rates;
+  load["arrival"] = to_string(c.load.arrival);
+  load["burstiness"] = c.load.burstiness;
+  load["max_concurrency"] = nullable(c.load.max_concurrency);
+  if (c.load.ramp) {
+    load["ramp"] = {{"start_rate", c.load.ramp->start_rate},
+                    {"duration_s", static_cast<double>(c.load.ramp->duration) / 1e9},
+                    {"shape", to_string(c.load.ramp->shape)}};
+  } else {
+    load["ramp"] = nullptr;
+  }
 
   ordered_json out;
   out["target"] = std::move(target);
@@ -139,6 +151,7 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   out["index"] = r.index;
   out["prompt_index"] = r.prompt_index;
   out["warmup"] = r.warmup;
+  out["ramp_up"] = r.ramp_up;
   out["request_id"] = r.request_id;
   out["response_id"] = r.response_id;
   out["status"] = to_string(r.status);
@@ -184,8 +197,10 @@ ordered_json build(const BenchmarkResult& result) {
     r["label"] = run.label;
     r["mode"] = to_string(run.mode);
     r["concurrency"] = run.concurrency;
+    r["request_rate"] = nullable(run.request_rate);
     r["trial"] = run.trial;
     r["summary"] = summary_json(run.summary, origin);
+    r["ramp_up"] = run.ramp_up ? summary_json(*run.ramp_up, origin) : ordered_json(nullptr);
     ordered_json requests = ordered_json::array();
     for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
     r["requests"] = std::move(requests);
@@ -310,9 +325,21 @@ std::optional<Nanos> absolute(const Node& n, std::string_view key, Nanos origin)
 
 LoadMode mode_from(const Node& n) {
   const std::string mode = n.string("mode");
-  for (auto m : {LoadMode::latency, LoadMode::concurrency})
-    if (mode == to_string(m)) return m;
+  if (auto m = load_mode_from_string(mode)) return *m;
   fail(join(n.path(), "mode"), "unknown load mode '" + mode + "'");
+}
+
+RampConfig ramp_from(const Node& n) {
+  RampConfig ramp;
+  ramp.start_rate = n.number("start_rate");
+  ramp.duration = ns_from(n.number("duration_s"), 1e9);
+  const std::string shape = n.string("shape");
+  for (auto s : {RampShape::linear, RampShape::exponential})
+    if (shape == to_string(s)) {
+      ramp.shape = s;
+      return ramp;
+    }
+  fail(join(n.path(), "shape"), "unknown ramp shape '" + shape + "'");
 }
 
 RunConfig config_from(const Node& n) {
@@ -322,12 +349,14 @@ RunConfig config_from(const Node& n) {
   const std::string api = target.string("api");
   auto parsed_api = api_from_string(api);
   if (!parsed_api)
-    fail(join(target.path(), "api"), "unknown API '" + api + "' (expected one of " + api_names() + ")");
+    fail(join(target.path(), "api"),
+         "unknown API '" + api + "' (expected one of " + api_names() + ")");
   c.target.api = *parsed_api;
   c.target.model = target.string("model");
   // Only the placeholder can be restored; it keeps the "a key was set" fact for re-serialization.
   if (target.has("api_key")) {
-    if (!target.field("api_key").is_string()) fail(join(target.path(), "api_key"), "expected a string");
+    if (!target.field("api_key").is_string())
+      fail(join(target.path(), "api_key"), "expected a string");
     c.target.api_key = std::string(kRedacted);
   }
   c.target.insecure = target.boolean("insecure");
@@ -360,10 +389,22 @@ RunConfig config_from(const Node& n) {
   c.load.warmup = load.integer<std::int32_t>("warmup");
   c.load.seed = load.integer<std::uint64_t>("seed");
   c.load.workers = load.integer<std::int32_t>("workers");
+  const json& rates = load.array("request_rates");
+  for (std::size_t i = 0; i < rates.size(); ++i)
+    c.load.request_rates.push_back(
+        Node::as_number(rates[i], index_path(join(load.path(), "request_rates"), i)));
+  const std::string arrival = load.string("arrival");
+  auto parsed_arrival = arrival_from_string(arrival);
+  if (!parsed_arrival) fail(join(load.path(), "arrival"), "unknown arrival '" + arrival + "'");
+  c.load.arrival = *parsed_arrival;
+  c.load.burstiness = load.number("burstiness");
+  c.load.max_concurrency = load.optional_integer<std::int32_t>("max_concurrency");
+  if (!load.is_null("ramp")) c.load.ramp = ramp_from(load.object("ramp"));
 
   const json& prompts = n.array("prompts");
   for (std::size_t i = 0; i < prompts.size(); ++i) {
-    if (!prompts[i].is_string()) fail(index_path(join(n.path(), "prompts"), i), "expected a string");
+    if (!prompts[i].is_string())
+      fail(index_path(join(n.path(), "prompts"), i), "expected a string");
     c.prompts.push_back(prompts[i].get<std::string>());
   }
   return c;
@@ -441,6 +482,7 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   r.index = n.integer<std::uint64_t>("index");
   r.prompt_index = n.integer<std::uint32_t>("prompt_index");
   r.warmup = n.boolean("warmup");
+  r.ramp_up = n.boolean("ramp_up");
   r.request_id = n.string("request_id");
   r.response_id = n.string("response_id");
   const std::string status = n.string("status");
@@ -494,7 +536,8 @@ BenchmarkResult from_json(const nlohmann::json& j) {
   const Node root(j, "");
   const auto version = root.integer<int>("schema_version");
   if (version != BenchmarkResult::kSchemaVersion)
-    fail("schema_version", "unsupported version " + std::to_string(version) + " (this splleed reads " +
+    fail("schema_version", "unsupported version " + std::to_string(version) +
+                               " (this splleed reads " +
                                std::to_string(BenchmarkResult::kSchemaVersion) + ")");
 
   BenchmarkResult r;
@@ -515,8 +558,10 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     run.label = n.string("label");
     run.mode = mode_from(n);
     run.concurrency = n.integer<std::int32_t>("concurrency");
+    run.request_rate = n.optional_number("request_rate");
     run.trial = n.integer<std::int32_t>("trial");
     run.summary = summary_from(n.object("summary"), origin);
+    if (!n.is_null("ramp_up")) run.ramp_up = summary_from(n.object("ramp_up"), origin);
     const json& requests = n.array("requests");
     run.requests.reserve(requests.size());
     for (std::size_t k = 0; k < requests.size(); ++k)

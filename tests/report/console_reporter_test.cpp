@@ -1,0 +1,92 @@
+#include <sstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "report/fixture.hpp"
+#include "report/reporters.hpp"
+
+namespace splleed::report {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+std::string console(const BenchmarkResult& r) {
+  std::ostringstream out;
+  write_console(r, out);
+  return out.str();
+}
+
+// A single run whose summary is set by hand.
+BenchmarkResult one_run(const RunSummary& s) {
+  BenchmarkResult r;
+  RunResult run;
+  run.label = "concurrency=2";
+  run.summary = s;
+  r.runs.push_back(run);
+  return r;
+}
+
+TEST(Console, InterruptionIsTheFirstLine) {
+  EXPECT_THAT(console(testing::rich_result()),
+              StartsWith("Run interrupted (SIGINT received): "));
+  BenchmarkResult quiet = testing::rich_result();
+  quiet.interrupted = false;
+  EXPECT_THAT(console(quiet), StartsWith("concurrency=1 (trial 0): 2/3 requests ok"));
+}
+
+TEST(Console, NoFailuresSaysNone) {
+  RunSummary s;
+  s.requests_sent = s.requests_ok = 3;
+  s.by_status[0] = 3;
+  EXPECT_THAT(console(one_run(s)), HasSubstr("failures:                 none\n"));
+}
+
+TEST(Console, FailuresListOnlyNonZeroKindsInStatusOrder) {
+  RunSummary s;
+  s.by_status[static_cast<int>(RequestStatus::timeout)] = 1;
+  s.by_status[static_cast<int>(RequestStatus::http_error)] = 2;
+  EXPECT_THAT(console(one_run(s)),
+              HasSubstr("failures:                 2 http_error, 1 timeout\n"));
+}
+
+TEST(Console, EmptyMetricsAreSkippedButTtftStays) {
+  RunSummary s;
+  s[Metric::tpot] = {.count = 1, .mean = 4.5, .p50 = 4.5, .max = 4.5};
+  const std::string text = console(one_run(s));
+  EXPECT_THAT(text, HasSubstr("  TTFT      0  0.00"));
+  EXPECT_THAT(text, HasSubstr("  TPOT      1  4.50"));
+  EXPECT_THAT(text, Not(HasSubstr("ITL")));
+  EXPECT_THAT(text, Not(HasSubstr("E2E")));
+  EXPECT_THAT(text, Not(HasSubstr("Stream end")));  // files only
+  EXPECT_THAT(text, Not(HasSubstr("(trial")));       // single trial: no trial noise
+}
+
+TEST(Console, ColumnsWidenForLargeValues) {
+  RunSummary s;
+  s[Metric::ttft] = {.count = 12345, .mean = 1.0, .max = 123456.789};
+  s[Metric::e2e] = {.count = 2, .mean = 3.0, .max = 7.0};
+  const std::string text = console(one_run(s));
+  EXPECT_THAT(text, HasSubstr("  (ms)  count  mean   p50   p90   p99        max\n"));
+  EXPECT_THAT(text, HasSubstr("  TTFT  12345  1.00  0.00  0.00  0.00  123456.79\n"));
+  EXPECT_THAT(text, HasSubstr("  E2E       2  3.00  0.00  0.00  0.00       7.00\n"));
+}
+
+TEST(Console, TokenSourceAndThroughputLines) {
+  RunSummary s;
+  s.request_throughput = 1.5;
+  s.output_token_throughput = 1234.567;
+  s.total_token_throughput = 2000;
+  s.tokens_from_usage = false;
+  const std::string text = console(one_run(s));
+  EXPECT_THAT(text, HasSubstr("request throughput:       1.50 req/s\n"));
+  EXPECT_THAT(text, HasSubstr("output token throughput:  1234.57 tok/s\n"));
+  EXPECT_THAT(text, HasSubstr("total token throughput:   2000.00 tok/s\n"));
+  EXPECT_THAT(text, HasSubstr("token counts from:        counted events\n"));
+}
+
+}  // namespace
+}  // namespace splleed::report

@@ -1,0 +1,438 @@
+#include <locale>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "report/fixture.hpp"
+#include "report/reporters.hpp"
+
+namespace splleed::report {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using testing::rich_result;
+
+void expect_same(const MetricSummary& a, const MetricSummary& b, const std::string& where) {
+  SCOPED_TRACE(where);
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.std, b.std);
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.p50, b.p50);
+  EXPECT_EQ(a.p90, b.p90);
+  EXPECT_EQ(a.p95, b.p95);
+  EXPECT_EQ(a.p99, b.p99);
+  EXPECT_EQ(a.p999, b.p999);
+  EXPECT_EQ(a.max, b.max);
+}
+
+void expect_same(const RequestRecord& a, const RequestRecord& b) {
+  SCOPED_TRACE("request " + a.request_id);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.prompt_index, b.prompt_index);
+  EXPECT_EQ(a.warmup, b.warmup);
+  EXPECT_EQ(a.ramp_up, b.ramp_up);
+  EXPECT_EQ(a.request_id, b.request_id);
+  EXPECT_EQ(a.response_id, b.response_id);
+  EXPECT_EQ(a.scheduled, b.scheduled);
+  EXPECT_EQ(a.dispatched, b.dispatched);
+  EXPECT_EQ(a.headers, b.headers);
+  EXPECT_EQ(a.first_event, b.first_event);
+  EXPECT_EQ(a.first_token, b.first_token);
+  EXPECT_EQ(a.last_token, b.last_token);
+  EXPECT_EQ(a.end, b.end);
+  ASSERT_EQ(a.tokens.size(), b.tokens.size());
+  for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+    EXPECT_EQ(a.tokens[i].received, b.tokens[i].received) << i;
+    EXPECT_EQ(a.tokens[i].tokens, b.tokens[i].tokens) << i;
+  }
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.http_status, b.http_status);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.finish_reason, b.finish_reason);
+  EXPECT_EQ(a.usage.prompt_tokens, b.usage.prompt_tokens);
+  EXPECT_EQ(a.usage.completion_tokens, b.usage.completion_tokens);
+  EXPECT_EQ(a.usage.cached_tokens, b.usage.cached_tokens);
+  EXPECT_EQ(a.usage.reasoning_tokens, b.usage.reasoning_tokens);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.output_bytes, b.output_bytes);
+}
+
+void expect_same(const RunSummary& s, const RunSummary& t) {
+  for (int i = 0; i < kMetricCount; ++i)
+    expect_same(s.metrics[i], t.metrics[i], std::string(to_string(static_cast<Metric>(i))));
+  EXPECT_EQ(s.window_start, t.window_start);
+  EXPECT_EQ(s.window_end, t.window_end);
+  EXPECT_EQ(s.window_s, t.window_s);
+  EXPECT_EQ(s.requests_sent, t.requests_sent);
+  EXPECT_EQ(s.requests_ok, t.requests_ok);
+  EXPECT_EQ(s.requests_failed, t.requests_failed);
+  EXPECT_EQ(s.by_status, t.by_status);
+  EXPECT_EQ(s.output_tokens, t.output_tokens);
+  EXPECT_EQ(s.prompt_tokens, t.prompt_tokens);
+  EXPECT_EQ(s.request_throughput, t.request_throughput);
+  EXPECT_EQ(s.output_token_throughput, t.output_token_throughput);
+  EXPECT_EQ(s.total_token_throughput, t.total_token_throughput);
+  EXPECT_EQ(s.tokens_from_usage, t.tokens_from_usage);
+}
+
+void expect_same(const RunResult& a, const RunResult& b) {
+  SCOPED_TRACE("run " + a.label);
+  EXPECT_EQ(a.label, b.label);
+  EXPECT_EQ(a.mode, b.mode);
+  EXPECT_EQ(a.concurrency, b.concurrency);
+  EXPECT_EQ(a.request_rate, b.request_rate);
+  EXPECT_EQ(a.trial, b.trial);
+  expect_same(a.summary, b.summary);
+  ASSERT_EQ(a.ramp_up.has_value(), b.ramp_up.has_value());
+  if (a.ramp_up) {
+    SCOPED_TRACE("ramp-up");
+    expect_same(*a.ramp_up, *b.ramp_up);
+  }
+  ASSERT_EQ(a.requests.size(), b.requests.size());
+  for (std::size_t i = 0; i < a.requests.size(); ++i) expect_same(a.requests[i], b.requests[i]);
+}
+
+TEST(JsonRoundTrip, SerializationIsAFixedPoint) {
+  const json once = to_json(rich_result());
+  EXPECT_EQ(to_json(from_json(once)), once);
+}
+
+TEST(JsonRoundTrip, ThroughTextToo) {
+  std::ostringstream out;
+  write_json(rich_result(), out);
+  const json parsed = json::parse(out.str());
+  EXPECT_EQ(parsed, to_json(rich_result()));
+  EXPECT_EQ(to_json(from_json(parsed)), parsed);
+}
+
+// Field-by-field equality of a result and its JSON round trip.
+void expect_round_trip(const BenchmarkResult& a) {
+  const BenchmarkResult b = from_json(to_json(a));
+
+  const RunConfig& c = a.config;
+  const RunConfig& d = b.config;
+  EXPECT_EQ(c.target.base_url, d.target.base_url);
+  EXPECT_EQ(c.target.api, d.target.api);
+  EXPECT_EQ(c.target.model, d.target.model);
+  EXPECT_EQ(d.target.api_key, "<redacted>");  // the key itself is never stored
+  EXPECT_EQ(c.target.insecure, d.target.insecure);
+  EXPECT_EQ(c.target.connect_timeout, d.target.connect_timeout);
+  EXPECT_EQ(c.target.read_timeout, d.target.read_timeout);
+  EXPECT_EQ(c.sampling.max_tokens, d.sampling.max_tokens);
+  EXPECT_EQ(c.sampling.temperature, d.sampling.temperature);
+  EXPECT_EQ(c.sampling.top_p, d.sampling.top_p);
+  EXPECT_EQ(c.sampling.ignore_eos, d.sampling.ignore_eos);
+  EXPECT_EQ(c.sampling.min_tokens, d.sampling.min_tokens);
+  EXPECT_EQ(c.sampling.extra_body, d.sampling.extra_body);
+  EXPECT_EQ(c.load.mode, d.load.mode);
+  EXPECT_EQ(c.load.concurrency, d.load.concurrency);
+  EXPECT_EQ(c.load.num_requests, d.load.num_requests);
+  EXPECT_EQ(c.load.duration, d.load.duration);
+  EXPECT_EQ(c.load.warmup, d.load.warmup);
+  EXPECT_EQ(c.load.seed, d.load.seed);
+  EXPECT_EQ(c.load.workers, d.load.workers);
+  EXPECT_EQ(c.load.request_rates, d.load.request_rates);
+  EXPECT_EQ(c.load.arrival, d.load.arrival);
+  EXPECT_EQ(c.load.burstiness, d.load.burstiness);
+  EXPECT_EQ(c.load.max_concurrency, d.load.max_concurrency);
+  ASSERT_EQ(c.load.ramp.has_value(), d.load.ramp.has_value());
+  if (c.load.ramp) {
+    EXPECT_EQ(c.load.ramp->start_rate, d.load.ramp->start_rate);
+    EXPECT_EQ(c.load.ramp->duration, d.load.ramp->duration);
+    EXPECT_EQ(c.load.ramp->shape, d.load.ramp->shape);
+  }
+  EXPECT_EQ(c.prompts, d.prompts);
+
+  const Environment& e = a.environment;
+  const Environment& f = b.environment;
+  EXPECT_EQ(e.hostname, f.hostname);
+  EXPECT_EQ(e.os, f.os);
+  EXPECT_EQ(e.cpu_model, f.cpu_model);
+  EXPECT_EQ(e.cpu_cores, f.cpu_cores);
+  EXPECT_EQ(e.splleed_version, f.splleed_version);
+  EXPECT_EQ(e.build_commit, f.build_commit);
+  EXPECT_EQ(e.target_url, f.target_url);
+  EXPECT_EQ(e.served_model, f.served_model);
+
+  EXPECT_EQ(a.clock.monotonic_origin_ns, b.clock.monotonic_origin_ns);
+  EXPECT_EQ(a.clock.wall_start_unix_ns, b.clock.wall_start_unix_ns);
+  EXPECT_EQ(a.clock.wall_start_iso, b.clock.wall_start_iso);
+  EXPECT_EQ(a.interrupted, b.interrupted);
+  EXPECT_EQ(a.stop_reason, b.stop_reason);
+  ASSERT_EQ(a.runs.size(), b.runs.size());
+  for (std::size_t i = 0; i < a.runs.size(); ++i) expect_same(a.runs[i], b.runs[i]);
+}
+
+TEST(JsonRoundTrip, EveryFieldSurvives) { expect_round_trip(rich_result()); }
+
+TEST(JsonRoundTrip, OpenLoopWithRampUp) {
+  const BenchmarkResult a = testing::open_loop_result();
+  ASSERT_TRUE(a.runs[0].ramp_up.has_value());
+  expect_round_trip(a);
+  const json once = to_json(a);
+  EXPECT_EQ(to_json(from_json(once)), once);
+  EXPECT_EQ(once["runs"][0]["request_rate"], 2.5);
+  EXPECT_EQ(once["runs"][0]["ramp_up"]["requests"]["sent"], 1);
+  EXPECT_EQ(once["runs"][0]["requests"][1]["ramp_up"], true);
+  EXPECT_EQ(once["config"]["load"]["ramp"]["shape"], "exponential");
+  EXPECT_TRUE(to_json(rich_result())["runs"][0]["ramp_up"].is_null());
+}
+
+TEST(JsonRoundTrip, OptionalConfigFieldsTheOtherWayRound) {
+  BenchmarkResult a = rich_result();
+  a.config.target.api_key.clear();
+  a.config.sampling.temperature.reset();
+  a.config.sampling.top_p = 0.95;
+  a.config.sampling.min_tokens.reset();
+  a.config.sampling.extra_body.clear();
+  a.config.load.mode = LoadMode::latency;
+  a.config.load.num_requests.reset();
+  a.config.load.duration = 90 * kNanosPerSecond + 123'456'789;
+  a.config.target.connect_timeout = 1'234'567;  // not a whole number of milliseconds
+  const json j = to_json(a);
+  EXPECT_FALSE(j["config"]["target"].contains("api_key"));
+  EXPECT_TRUE(j["config"]["sampling"]["extra_body"].is_null());
+  EXPECT_TRUE(j["config"]["load"]["num_requests"].is_null());
+  EXPECT_DOUBLE_EQ(j["config"]["load"]["duration_s"].get<double>(), 90.123456789);
+
+  const BenchmarkResult b = from_json(j);
+  EXPECT_TRUE(b.config.target.api_key.empty());
+  EXPECT_FALSE(b.config.sampling.temperature.has_value());
+  EXPECT_EQ(b.config.sampling.top_p, 0.95);
+  EXPECT_FALSE(b.config.sampling.min_tokens.has_value());
+  EXPECT_TRUE(b.config.sampling.extra_body.empty());
+  EXPECT_EQ(b.config.load.mode, LoadMode::latency);
+  EXPECT_FALSE(b.config.load.num_requests.has_value());
+  EXPECT_EQ(b.config.load.duration, a.config.load.duration);
+  EXPECT_EQ(b.config.target.connect_timeout, 1'234'567);
+  EXPECT_EQ(to_json(b), j);
+}
+
+TEST(JsonSchema, TimesAreRelativeToTheOrigin) {
+  const BenchmarkResult a = rich_result();
+  const json j = to_json(a);
+  const json& run = j["runs"][0];
+  EXPECT_EQ(run["summary"]["window"]["start_ns"], 40'000'000);
+  EXPECT_EQ(run["summary"]["window"]["end_ns"], 160'000'000);
+  EXPECT_EQ(run["summary"]["window"]["seconds"], 0.12);
+  const json& req = run["requests"][1];
+  EXPECT_EQ(req["scheduled_ns"], 40'000'000);
+  EXPECT_EQ(req["dispatched_ns"], 40'150'000);
+  EXPECT_EQ(req["token_events"][2], json::array({100'000'000, 3}));
+  EXPECT_EQ(req["usage"]["prompt_tokens"], 12);
+  EXPECT_TRUE(req["usage"]["reasoning_tokens"].is_null());
+  EXPECT_EQ(req["output_tokens"], 6);
+  EXPECT_TRUE(run["requests"][3]["first_token_ns"].is_null());
+}
+
+TEST(JsonSchema, SummaryCarriesEveryMetricStatusAndDefinition) {
+  const json j = to_json(rich_result());
+  const json& summary = j["runs"][0]["summary"];
+  for (int i = 0; i < kMetricCount; ++i) {
+    const std::string key(to_string(static_cast<Metric>(i)));
+    EXPECT_TRUE(summary["metrics"].contains(key)) << key;
+    EXPECT_TRUE(j["definitions"].contains(key)) << key;
+    for (const char* stat :
+         {"count", "mean", "std", "min", "p50", "p90", "p95", "p99", "p999", "max"})
+      EXPECT_TRUE(summary["metrics"][key].contains(stat)) << key << "." << stat;
+  }
+  for (int i = 0; i < kRequestStatusCount; ++i)
+    EXPECT_TRUE(summary["requests"]["by_status"].contains(
+        std::string(to_string(static_cast<RequestStatus>(i)))));
+  EXPECT_EQ(summary["requests"]["by_status"]["http_error"], 1);
+  EXPECT_EQ(summary["tokens"]["source"], "events");
+  EXPECT_EQ(j["runs"][1]["summary"]["tokens"]["source"], "usage");
+  EXPECT_EQ(j["schema_version"], 1);
+}
+
+TEST(JsonSchema, FileKeepsSchemaOrderAndFullPrecision) {
+  std::ostringstream out;
+  write_json(rich_result(), out);
+  const std::string text = out.str();
+  EXPECT_EQ(text.rfind("{\"schema_version\":1,\"splleed_version\":", 0), 0u);
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_THAT(text, HasSubstr("\"p95\":20.325000000000003"));  // shortest round-trip text
+}
+
+// A decimal comma and digit grouping, set both globally and on the stream, must not leak into any
+// output (installed system locales vary, so the facet is built here).
+struct CommaDecimal : std::numpunct<char> {
+  char do_decimal_point() const override { return ','; }
+  char do_thousands_sep() const override { return '.'; }
+  std::string do_grouping() const override { return "\3"; }
+};
+
+TEST(Locale, NoWriterDependsOnIt) {
+  using Writer = void (*)(const BenchmarkResult&, std::ostream&);
+  const BenchmarkResult r = rich_result();
+  for (Writer write : {Writer{write_json}, Writer{write_console}, Writer{write_csv_summary},
+                       Writer{write_csv_requests}}) {
+    std::ostringstream plain;
+    write(r, plain);
+    const std::locale comma(std::locale::classic(), new CommaDecimal);
+    const std::locale previous = std::locale::global(comma);
+    std::ostringstream localized;
+    localized.imbue(comma);
+    write(r, localized);
+    std::locale::global(previous);
+    EXPECT_EQ(localized.str(), plain.str());
+  }
+}
+
+TEST(JsonSchema, InvalidUtf8IsReplacedNotFatal) {
+  BenchmarkResult a = rich_result();
+  a.runs[0].requests[3].error = "body excerpt cut mid-character: \xC3";
+  std::ostringstream out;
+  ASSERT_NO_THROW(write_json(a, out));
+  EXPECT_NO_THROW(std::ignore = json::parse(out.str()));
+}
+
+TEST(ApiKey, NeverWritten) {
+  BenchmarkResult a = rich_result();
+  std::ostringstream json_out, console, summary, requests;
+  write_json(a, json_out);
+  write_console(a, console);
+  write_csv_summary(a, summary);
+  write_csv_requests(a, requests);
+  for (const std::string& text : {json_out.str(), console.str(), summary.str(), requests.str()})
+    EXPECT_THAT(text, ::testing::Not(HasSubstr(testing::kSecretKey)));
+  EXPECT_EQ(to_json(a)["config"]["target"]["api_key"], "<redacted>");
+}
+
+TEST(ApiKey, ReadingAFileNeverYieldsAKey) {
+  json j = to_json(rich_result());
+  j["config"]["target"]["api_key"] = "sk-smuggled-in";  // a hand-edited file
+  EXPECT_EQ(from_json(j).config.target.api_key, "<redacted>");
+  EXPECT_EQ(to_json(from_json(j))["config"]["target"]["api_key"], "<redacted>");
+}
+
+// Each malformed input must name the field at fault.
+void expect_error(const json& j, const std::string& field) {
+  try {
+    std::ignore = from_json(j);
+    ADD_FAILURE() << "no error for " << field;
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(field));
+  }
+}
+
+TEST(FromJsonErrors, NameTheField) {
+  const json good = to_json(rich_result());
+
+  expect_error(json::array(), "document");
+  {
+    json j = good;
+    j.erase("runs");
+    expect_error(j, "runs: missing field");
+  }
+  {
+    json j = good;
+    j["schema_version"] = 2;
+    expect_error(j, "schema_version: unsupported version 2");
+  }
+  {
+    json j = good;
+    j["config"]["target"]["api"] = "grpc";
+    expect_error(j, "config.target.api: unknown API 'grpc'");
+  }
+  {
+    json j = good;
+    j["config"]["sampling"]["max_tokens"] = "many";
+    expect_error(j, "config.sampling.max_tokens: expected an integer");
+  }
+  {
+    json j = good;
+    j["config"]["load"]["concurrency"][1] = -1.5;
+    expect_error(j, "config.load.concurrency[1]: expected an integer");
+  }
+  {
+    json j = good;
+    j["config"]["load"]["mode"] = "open";
+    expect_error(j, "config.load.mode: unknown load mode 'open'");
+  }
+  {
+    json j = good;
+    j["config"]["load"]["arrival"] = "bursty";
+    expect_error(j, "config.load.arrival: unknown arrival 'bursty'");
+  }
+  {
+    json j = good;
+    j["config"]["load"]["ramp"] = {{"start_rate", 1}, {"duration_s", 2}, {"shape", "cubic"}};
+    expect_error(j, "config.load.ramp.shape: unknown ramp shape 'cubic'");
+  }
+  {
+    json j = good;
+    j["runs"][0]["ramp_up"] = json::object();
+    expect_error(j, "runs[0].ramp_up.metrics: missing field");
+  }
+  {
+    json j = good;
+    j["config"]["load"]["seed"] = -1;
+    expect_error(j, "config.load.seed: expected a non-negative integer");
+  }
+  {
+    json j = good;
+    j["runs"][1]["requests"][2]["status"] = "exploded";
+    expect_error(j, "runs[1].requests[2].status: unknown request status 'exploded'");
+  }
+  {
+    json j = good;
+    j["runs"][0]["requests"][1]["token_events"][3] = json::array({1});
+    expect_error(j, "runs[0].requests[1].token_events[3]: expected [received_ns, tokens]");
+  }
+  {
+    json j = good;
+    j["runs"][0]["requests"][1]["token_events"][0][1] = 5'000'000'000LL;
+    expect_error(j, "runs[0].requests[1].token_events[0][1]: integer out of range");
+  }
+  {
+    json j = good;
+    j["runs"][0]["summary"]["metrics"].erase("tpot");
+    expect_error(j, "runs[0].summary.metrics.tpot: missing field");
+  }
+  {
+    json j = good;
+    j["runs"][0]["summary"]["metrics"]["ttft"]["p99"] = nullptr;
+    expect_error(j, "runs[0].summary.metrics.ttft.p99: expected a number");
+  }
+  {
+    json j = good;
+    j["runs"][0]["summary"]["tokens"]["source"] = "tokenizer";
+    expect_error(j, "runs[0].summary.tokens.source");
+  }
+  {
+    json j = good;
+    j["runs"][0]["summary"]["requests"]["by_status"].erase("cancelled");
+    expect_error(j, "runs[0].summary.requests.by_status.cancelled: missing field");
+  }
+  {
+    json j = good;
+    j["runs"][0]["requests"][0]["usage"]["cached_tokens"] = true;
+    expect_error(j, "runs[0].requests[0].usage.cached_tokens: expected an integer");
+  }
+  {
+    json j = good;
+    j["runs"][0]["requests"][0]["warmup"] = 1;
+    expect_error(j, "runs[0].requests[0].warmup: expected true or false");
+  }
+  {
+    json j = good;
+    j["clock"]["wall_start"] = 5;
+    expect_error(j, "clock.wall_start: expected a string");
+  }
+  {
+    json j = good;
+    j["runs"][1] = "run";
+    expect_error(j, "runs[1]: expected an object");
+  }
+}
+
+}  // namespace
+}  // namespace splleed::report
