@@ -77,11 +77,28 @@ struct LoadConfig {
   std::optional<RampConfig> ramp;
 };
 
+// One service-level objective: a request meets it when its value of `metric` (a key such as
+// "ttft", "tpot", "e2e", "itl" as in docs/metrics.md) is at most `threshold`.
+struct SloTarget {
+  std::string metric;
+  Nanos threshold = 0;
+};
+// Parses "ttft:500ms,tpot:50ms,e2e:5s" (units ns, us, ms, s; default ms). Empty result and
+// *error set on failure, naming the bad part.
+std::vector<SloTarget> parse_slos(std::string_view text, std::string* error);
+
+struct StatsConfig {
+  double confidence = 0.95;      // level of every interval
+  std::int32_t trials = 1;       // independent runs per load level
+  std::vector<SloTarget> slos;   // goodput is computed when not empty
+};
+
 struct RunConfig {
   TargetConfig target;
   SamplingParams sampling;
   LoadConfig load;
   std::vector<std::string> prompts;  // requests cycle through these (seeded order)
+  StatsConfig stats;
 };
 
 // Empty when valid; otherwise one sentence naming the offending option and value.

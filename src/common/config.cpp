@@ -1,5 +1,6 @@
 #include "splleed/config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -69,6 +70,46 @@ std::string_view to_string(RampShape r) noexcept {
   return r == RampShape::linear ? "linear" : "exponential";
 }
 
+std::vector<SloTarget> parse_slos(std::string_view text, std::string* error) {
+  static constexpr std::array<std::string_view, 9> kKnown = {
+      "ttft", "ttft_from_schedule", "ttst", "itl", "icl", "tpot", "e2e", "stream_end", "worst_stall"};
+  std::vector<SloTarget> out;
+  auto fail = [&](std::string msg) {
+    if (error) *error = std::move(msg);
+    return std::vector<SloTarget>{};
+  };
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    auto part = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
+    auto colon = part.find(':');
+    if (colon == std::string_view::npos)
+      return fail("--slo part '" + std::string(part) + "' is not METRIC:VALUE (e.g. ttft:500ms).");
+    std::string metric(part.substr(0, colon));
+    if (std::find(kKnown.begin(), kKnown.end(), metric) == kKnown.end())
+      return fail("--slo names an unknown metric '" + metric + "'.");
+    std::string value(part.substr(colon + 1));
+    std::size_t used = 0;
+    double number = 0;
+    try {
+      number = std::stod(value, &used);
+    } catch (const std::exception&) {
+      return fail("--slo value '" + value + "' for " + metric + " is not a number.");
+    }
+    std::string unit = value.substr(used);
+    double scale = 0;
+    if (unit.empty() || unit == "ms") scale = 1e6;
+    else if (unit == "s") scale = 1e9;
+    else if (unit == "us") scale = 1e3;
+    else if (unit == "ns") scale = 1;
+    else return fail("--slo unit '" + unit + "' for " + metric + " is not one of ns, us, ms, s.");
+    if (!(number > 0)) return fail("--slo threshold for " + metric + " must be positive.");
+    out.push_back({metric, static_cast<Nanos>(number * scale)});
+  }
+  return out;
+}
+
 std::string validate(const RunConfig& c) {
   if (c.target.base_url.empty()) return "--base-url is required (e.g. http://127.0.0.1:8000).";
   if (c.sampling.max_tokens < 1)
@@ -111,6 +152,9 @@ std::string validate(const RunConfig& c) {
   if (c.load.warmup < 0) return "--warmup must not be negative.";
   if (c.load.workers < 0) return "--workers must not be negative.";
   if (c.prompts.empty()) return "no prompts: give --prompt at least once.";
+  if (!(c.stats.confidence > 0 && c.stats.confidence < 1))
+    return "--confidence must be between 0 and 1 (e.g. 0.95).";
+  if (c.stats.trials < 1) return "--trials must be at least 1.";
   if (c.target.connect_timeout <= 0 || c.target.read_timeout <= 0)
     return "timeouts must be positive.";
   return {};

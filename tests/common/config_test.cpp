@@ -86,3 +86,33 @@ TEST(Clock, FakeClockMovesOnlyWhenTold) {
 
 }  // namespace
 }  // namespace splleed
+
+namespace splleed {
+namespace {
+
+TEST(Slo, ParsesUnitsAndMetrics) {
+  std::string err;
+  auto slos = parse_slos("ttft:500ms,tpot:50,e2e:5s,itl:250us", &err);
+  ASSERT_EQ(slos.size(), 4u) << err;
+  EXPECT_EQ(slos[0].metric, "ttft");
+  EXPECT_EQ(slos[0].threshold, 500 * kNanosPerMilli);
+  EXPECT_EQ(slos[1].threshold, 50 * kNanosPerMilli);
+  EXPECT_EQ(slos[2].threshold, 5 * kNanosPerSecond);
+  EXPECT_EQ(slos[3].threshold, 250 * kNanosPerMicro);
+}
+
+TEST(Slo, RejectsBadPartsNamingThem) {
+  for (auto [text, needle] : std::vector<std::pair<const char*, const char*>>{
+           {"ttft", "not METRIC:VALUE"},
+           {"speed:5ms", "unknown metric 'speed'"},
+           {"ttft:fast", "not a number"},
+           {"ttft:5h", "unit 'h'"},
+           {"ttft:-5ms", "must be positive"}}) {
+    std::string err;
+    EXPECT_TRUE(parse_slos(text, &err).empty()) << text;
+    EXPECT_NE(err.find(needle), std::string::npos) << text << ": " << err;
+  }
+}
+
+}  // namespace
+}  // namespace splleed
