@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "splleed/config.hpp"
@@ -12,10 +13,25 @@
 
 namespace splleed {
 
+// The percentiles that carry confidence intervals, in MetricSummary::intervals order.
+inline constexpr std::array<double, 5> kIntervalPercentiles = {50, 90, 95, 99, 99.9};
+
+// Distribution-free confidence interval of one percentile: [x_(l), x_(u)] from order statistics
+// with binomial ranks (docs/metrics.md). supported == false: the sample is too small for an
+// interval at the level (lo and hi are then 0); min_samples is the smallest sample size that
+// gives one.
+struct PercentileInterval {
+  double lo = 0, hi = 0;
+  bool supported = false;
+  std::int64_t min_samples = 0;
+};
+
 // Summary of one metric's samples, in milliseconds. count == 0: no sample (other fields 0).
 struct MetricSummary {
   std::size_t count = 0;
   double mean = 0, std = 0, min = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0, max = 0;
+  // Intervals of p50, p90, p95, p99, p999 (kIntervalPercentiles) at RunSummary::confidence.
+  std::array<PercentileInterval, 5> intervals{};
 };
 
 // The latency metrics of docs/metrics.md, in report order.
@@ -44,6 +60,25 @@ struct RunSummary {
   double output_token_throughput = 0;   // output tokens received in the window / window_s
   double total_token_throughput = 0;    // adds prompt tokens
   bool tokens_from_usage = true;        // false if any ok request lacked server usage
+
+  double confidence = 0.95;             // level of the percentile intervals
+  // With SLOs configured (StatsConfig::slos): ok requests that ended in the window and met every
+  // SLO; goodput = requests_good / window_s; good_fraction = requests_good / requests_sent.
+  // Absent when no SLO was set.
+  std::optional<std::int64_t> requests_good;
+  std::optional<double> goodput;
+  std::optional<double> good_fraction;
+};
+
+// Whether the client itself kept up, measured during the run (docs/metrics.md, client health).
+struct ClientHealth {
+  double requested_rate = 0;        // open loop: the target (requests/s); 0 in closed loop
+  double delivered_rate = 0;        // open loop: measured dispatch rate over the steady state
+  MetricSummary schedule_lag;       // ms, every measured request (dispatched − scheduled)
+  MetricSummary wakeup_delay;       // ms, lateness of a 5 ms probe timer on each event loop
+  std::vector<double> worker_cpu;   // per worker thread: CPU time / phase wall time (0..1)
+  bool client_limited = false;
+  std::string verdict;              // one plain sentence; "" when the client kept up
 };
 
 struct RunResult {
@@ -54,6 +89,7 @@ struct RunResult {
   std::int32_t trial = 0;
   RunSummary summary;                   // steady state: warm-up and ramp-up excluded
   std::optional<RunSummary> ramp_up;    // open loop with --ramp-up: the ramp's own summary
+  ClientHealth client_health;
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 
@@ -70,6 +106,28 @@ struct ClockInfo {
   std::string wall_start_iso;        // UTC, ISO 8601
 };
 
+// One figure across the trials of a load level: the mean of the per-trial values, a Student-t
+// interval at TrialAggregate::confidence, and the coefficient of variation (sample std / mean).
+// n counts the trials that had a value; with n < 2 there is no interval (has_interval false).
+struct TrialEstimate {
+  std::int32_t n = 0;
+  double mean = 0, lo = 0, hi = 0, cv = 0;
+  bool has_interval = false;
+};
+
+// Statistics over the trials of one load level (runs sharing a label).
+struct TrialAggregate {
+  // The per-metric figures aggregated, in TrialAggregate::metrics order.
+  static constexpr std::array<std::string_view, 6> kStats = {"mean", "p50", "p90",
+                                                             "p95",  "p99", "p999"};
+  std::string label;
+  std::int32_t trials = 0;   // runs with this label
+  double confidence = 0.95;
+  std::array<std::array<TrialEstimate, 6>, kMetricCount> metrics{};  // [metric][kStats]
+  TrialEstimate request_throughput, output_token_throughput, total_token_throughput;
+  std::optional<TrialEstimate> goodput, good_fraction;  // when the runs have SLO figures
+};
+
 struct BenchmarkResult {
   static constexpr int kSchemaVersion = 1;
   RunConfig config;
@@ -78,6 +136,8 @@ struct BenchmarkResult {
   std::vector<RunResult> runs;
   bool interrupted = false;  // stopped by Ctrl-C (or a fatal error) before the plan finished
   std::string stop_reason;
+  // One per label, in order of first appearance (metrics::aggregate_trials); empty until filled.
+  std::vector<TrialAggregate> aggregates;
 };
 
 }  // namespace splleed

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "metrics/request_metrics.hpp"
+#include "stats/summary.hpp"
+#include <ctime>
 #include "net/http_client.hpp"
 #include "net/sse_decoder.hpp"
 #include "protocol/adapter.hpp"
@@ -41,6 +43,12 @@ std::vector<std::uint32_t> prompt_order(std::size_t n, std::uint64_t seed) {
 namespace {
 
 constexpr std::size_t kErrorBodyExcerpt = 512;
+
+Nanos thread_cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+}
 
 net::ClientOptions client_options(const TargetConfig& t) {
   net::ClientOptions o;
@@ -281,7 +289,29 @@ class Worker {
       : ctx_(ctx),
         client_(io_, url, client_options(ctx.config.target), ctx.clock),
         pacer_timer_(io_),
-        cap_(cap) {}
+        probe_timer_(io_),
+        cap_(cap) {
+    wakeup_delays_.reserve(4096);
+  }
+
+  // Lateness of a periodic timer on this event loop: how promptly the loop wakes up (client
+  // health). Ends when the phase's last task does.
+  asio::awaitable<void> wakeup_probe() {
+    constexpr Nanos kPeriod = 5 * kNanosPerMilli;
+    while (active_tasks_ > 0) {
+      const Nanos due = ctx_.clock.now() + kPeriod;
+      probe_timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due)));
+      auto [ec] = co_await probe_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      wakeup_delays_.push_back(static_cast<double>(ctx_.clock.now() - due));
+    }
+  }
+  const std::vector<double>& wakeup_delays() const { return wakeup_delays_; }
+  // Every slot, pacer and open-loop request is a task; the probe stops with the last one.
+  void begin_task() { ++active_tasks_; }
+  void end_task() {
+    if (--active_tasks_ == 0) probe_timer_.cancel();
+  }
 
   boost::asio::io_context& io() { return io_; }
   std::deque<RequestRecord>& records() { return records_; }
@@ -290,6 +320,7 @@ class Worker {
   void halt() {
     client_.shutdown();
     pacer_timer_.cancel();
+    probe_timer_.cancel();
   }
 
   asio::awaitable<void> closed_loop_slot() {
@@ -304,6 +335,7 @@ class Worker {
       co_await execute(rec, *handler);
     }
     release_handler(std::move(handler));
+    end_task();
   }
 
   // Sends arrivals first, first + stride, ... at their intended times.
@@ -322,6 +354,7 @@ class Worker {
       }
       start_open(i);
     }
+    end_task();
   }
 
   // Arrivals still queued in the client when the run stopped: kept, never sent.
@@ -360,6 +393,7 @@ class Worker {
 
   void start_open(std::size_t i) {
     ++in_flight_;
+    begin_task();
     asio::co_spawn(io_, open_request(i), asio::detached);
   }
 
@@ -374,6 +408,7 @@ class Worker {
       waiting_.pop_front();
       start_open(next);
     }
+    end_task();
   }
 
   std::unique_ptr<StreamHandler> acquire_handler() {
@@ -389,6 +424,9 @@ class Worker {
   asio::io_context io_{1};
   net::HttpClient client_;
   asio::steady_timer pacer_timer_;
+  asio::steady_timer probe_timer_;
+  std::int32_t active_tasks_ = 0;
+  std::vector<double> wakeup_delays_;  // ns
   std::int32_t cap_;  // open loop: most requests in flight on this worker (0: no cap)
   std::int32_t in_flight_ = 0;
   std::deque<std::size_t> waiting_;
@@ -398,7 +436,7 @@ class Worker {
 
 }  // namespace
 
-std::vector<RequestRecord> Runner::run_phase(PhasePlan& plan) {
+Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   const net::Url url = parse_target(config_.target);
   auto adapter = protocol::make_adapter(config_.target.api);
   PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
@@ -427,6 +465,7 @@ std::vector<RequestRecord> Runner::run_phase(PhasePlan& plan) {
   }
   if (plan.open_loop) {
     for (int w = 0; w < workers; ++w) {
+      pool[static_cast<std::size_t>(w)]->begin_task();
       asio::co_spawn(pool[static_cast<std::size_t>(w)]->io(),
                      pool[static_cast<std::size_t>(w)]->pacer(static_cast<std::size_t>(w),
                                                               static_cast<std::size_t>(workers)),
@@ -435,9 +474,11 @@ std::vector<RequestRecord> Runner::run_phase(PhasePlan& plan) {
   } else {
     for (int s = 0; s < plan.concurrency; ++s) {
       Worker& w = *pool[static_cast<std::size_t>(s % workers)];
+      w.begin_task();
       asio::co_spawn(w.io(), w.closed_loop_slot(), asio::detached);
     }
   }
+  for (auto& w : pool) asio::co_spawn(w->io(), w->wakeup_probe(), asio::detached);
   {
     std::lock_guard lock(stop_mutex_);
     for (auto& w : pool) {
@@ -448,26 +489,95 @@ std::vector<RequestRecord> Runner::run_phase(PhasePlan& plan) {
       for (auto& s : active_stoppers_) s();
     }
   }
+  PhaseOutput out;
+  out.worker_cpu_ns.assign(pool.size(), 0);
+  const Nanos wall_start = clock_.now();
   std::vector<std::thread> threads;
-  for (auto& w : pool) {
-    Worker* wp = w.get();
-    threads.emplace_back([wp] { wp->io().run(); });
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    Worker* wp = pool[i].get();
+    Nanos* cpu = &out.worker_cpu_ns[i];
+    threads.emplace_back([wp, cpu] {
+      const Nanos c0 = thread_cpu_now();
+      wp->io().run();
+      *cpu = thread_cpu_now() - c0;
+    });
   }
   for (auto& t : threads) t.join();
+  out.wall_ns = clock_.now() - wall_start;
   {
     std::lock_guard lock(stop_mutex_);
     active_stoppers_.clear();
   }
 
-  std::vector<RequestRecord> records;
+  auto& records = out.records;
   for (auto& w : pool) {
     w->record_unsent();
     for (auto& r : w->records()) records.push_back(std::move(r));
+    out.wakeup_delays_ns.insert(out.wakeup_delays_ns.end(), w->wakeup_delays().begin(),
+                                w->wakeup_delays().end());
   }
   std::sort(records.begin(), records.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.index < b.index; });
-  return records;
+  return out;
 }
+
+ClientHealth assess_client_health(const Runner::PhaseOutput& phase,
+                                  const std::vector<RequestRecord>& records,
+                                  std::optional<double> requested_rate) {
+  ClientHealth h;
+  std::vector<double> lag;
+  Nanos first = 0, last = 0;
+  std::size_t dispatched = 0;
+  for (const auto& r : records) {
+    if (r.warmup || r.ramp_up || !r.dispatched || !r.scheduled) continue;
+    lag.push_back(to_ms(*r.dispatched - *r.scheduled));
+    first = dispatched == 0 ? *r.dispatched : std::min(first, *r.dispatched);
+    last = dispatched == 0 ? *r.dispatched : std::max(last, *r.dispatched);
+    ++dispatched;
+  }
+  h.schedule_lag = stats::summarize(lag);
+  std::vector<double> wake;
+  for (double ns : phase.wakeup_delays_ns) wake.push_back(ns / 1e6);
+  h.wakeup_delay = stats::summarize(wake);
+  for (Nanos cpu : phase.worker_cpu_ns)
+    h.worker_cpu.push_back(phase.wall_ns > 0 ? static_cast<double>(cpu) / phase.wall_ns : 0.0);
+
+  std::vector<std::string> reasons;
+  if (requested_rate) {
+    h.requested_rate = *requested_rate;
+    if (dispatched > 1 && last > first)
+      h.delivered_rate = static_cast<double>(dispatched - 1) / (static_cast<double>(last - first) / 1e9);
+    // Short runs deliver a noisy rate by chance; judge only when the sample can tell.
+    if (dispatched >= 50 && h.delivered_rate < 0.9 * h.requested_rate)
+      reasons.push_back(fmt::format("it delivered {:.1f} req/s of the {:.1f} req/s asked",
+                                    h.delivered_rate, h.requested_rate));
+    // In open loop, lateness beyond a tenth of the mean gap distorts the arrival process.
+    const double gap_ms = 1e3 / h.requested_rate;
+    if (h.schedule_lag.count >= 20 && h.schedule_lag.p99 > std::max(1.0, 0.1 * gap_ms))
+      reasons.push_back(fmt::format("requests left {:.2f} ms late at p99", h.schedule_lag.p99));
+  }
+  if (h.wakeup_delay.count >= 20 && h.wakeup_delay.p99 > 5.0)
+    reasons.push_back(fmt::format("its event loop woke {:.1f} ms late at p99", h.wakeup_delay.p99));
+  for (std::size_t i = 0; i < h.worker_cpu.size(); ++i) {
+    if (h.worker_cpu[i] > 0.9) {
+      reasons.push_back(fmt::format("worker {} was busy {:.0f}% of the time", i, h.worker_cpu[i] * 100));
+      break;
+    }
+  }
+  if (!reasons.empty()) {
+    h.client_limited = true;
+    h.verdict = "The client may have limited these results: " + reasons.front();
+    for (std::size_t i = 1; i < reasons.size(); ++i) h.verdict += "; " + reasons[i];
+    h.verdict += ".";
+  }
+  return h;
+}
+
+namespace {
+std::string trial_note(std::int32_t trial, std::int32_t trials) {
+  return trials > 1 ? fmt::format(" (trial {}/{})", trial + 1, trials) : std::string();
+}
+}  // namespace
 
 BenchmarkResult Runner::run() {
   BenchmarkResult result;
@@ -479,9 +589,13 @@ BenchmarkResult Runner::run() {
   constexpr Nanos kOpenLoopLead = 2 * kNanosPerMilli;
 
   const std::size_t levels = open_loop ? load.request_rates.size() : load.concurrency.size();
-  for (std::size_t level = 0; level < levels && !stop_requested_; ++level) {
-    const int run_number = static_cast<int>(level);
+  const std::int32_t trials = std::max(1, config_.stats.trials);
+  int run_number = -1;
+  for (std::size_t level = 0; level < levels && !stop_requested_; ++level)
+  for (std::int32_t trial = 0; trial < trials && !stop_requested_; ++trial) {
+    ++run_number;
     RunResult run;
+    run.trial = trial;
     run.mode = load.mode;
     if (open_loop) {
       run.concurrency = 0;
@@ -497,12 +611,13 @@ BenchmarkResult Runner::run() {
       spec.rate = *run.request_rate;
       spec.arrival = load.arrival;
       spec.burstiness = load.burstiness;
-      spec.seed = load.seed + level;
+      spec.seed = load.seed + static_cast<std::uint64_t>(run_number);
     }
 
     std::uint64_t issued = 0;
     if (load.warmup > 0) {
-      log_(fmt::format("{}: {} warm-up requests", run.label, load.warmup));
+      log_(fmt::format("{}{}: {} warm-up requests", run.label, trial_note(trial, trials),
+                       load.warmup));
       PhasePlan warm;
       warm.id = fmt::format("splleed-r{}-w", run_number);
       warm.warmup = true;
@@ -516,7 +631,7 @@ BenchmarkResult Runner::run() {
         warm.concurrency = run.concurrency;
         warm.limit = load.warmup;
       }
-      auto records = run_phase(warm);
+      auto records = std::move(run_phase(warm).records);
       issued = records.size();
       for (auto& r : records) run.requests.push_back(std::move(r));
       if (stop_requested_) {
@@ -553,9 +668,13 @@ BenchmarkResult Runner::run() {
       if (load.duration) measure.deadline = start + *load.duration;
     }
     const Nanos steady_start = start + ramp;
-    log_(load.num_requests ? fmt::format("{}: {} requests", run.label, *load.num_requests)
-                           : fmt::format("{}: {:.1f} s", run.label, to_ms(*load.duration) / 1e3));
-    auto records = run_phase(measure);
+    log_(load.num_requests
+             ? fmt::format("{}{}: {} requests", run.label, trial_note(trial, trials),
+                           *load.num_requests)
+             : fmt::format("{}{}: {:.1f} s", run.label, trial_note(trial, trials),
+                           to_ms(*load.duration) / 1e3));
+    PhaseOutput phase_out = run_phase(measure);
+    auto& records = phase_out.records;
     const Nanos phase_end = clock_.now();
 
     Nanos window_end = phase_end;
@@ -576,6 +695,7 @@ BenchmarkResult Runner::run() {
       }
       run.ramp_up = metrics::summarize(ramp_records, start, steady_start);
     }
+    run.client_health = assess_client_health(phase_out, records, run.request_rate);
     for (auto& r : records) run.requests.push_back(std::move(r));
     run.summary = metrics::summarize(run.requests, steady_start, window_end);
     result.runs.push_back(std::move(run));

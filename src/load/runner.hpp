@@ -48,8 +48,16 @@ class Runner {
 
   const RunConfig& config() const noexcept { return config_; }
 
+  // What one phase produced: its records and the client's own health figures.
+  struct PhaseOutput {
+    std::vector<RequestRecord> records;
+    std::vector<double> wakeup_delays_ns;
+    std::vector<Nanos> worker_cpu_ns;  // per worker thread
+    Nanos wall_ns = 0;
+  };
+
  private:
-  std::vector<RequestRecord> run_phase(PhasePlan& plan);
+  PhaseOutput run_phase(PhasePlan& plan);
 
   RunConfig config_;
   const Clock& clock_;
@@ -59,6 +67,12 @@ class Runner {
   std::string stop_reason_;
   std::vector<std::function<void()>> active_stoppers_;  // guarded by stop_mutex_
 };
+
+// Client health of one measurement phase: schedule lag, event-loop wake-up delay, worker CPU, and
+// (open loop) the delivered rate, with a verdict sentence when the client may have been the limit.
+ClientHealth assess_client_health(const Runner::PhaseOutput& phase,
+                                  const std::vector<RequestRecord>& records,
+                                  std::optional<double> requested_rate);
 
 // The order in which prompts are used: a seeded permutation of [0, n), cycled. Platform-independent
 // (the standard shuffle and distributions are implementation-defined, so this one is spelled out).

@@ -33,6 +33,9 @@ struct Header {
 class ResponseHandler {
  public:
   virtual ~ResponseHandler() = default;
+  // Called just before the request's first byte is written. When a reused keep-alive connection
+  // turns out dead before any response byte, the request is retried once on a fresh connection
+  // and this is called again: the last call counts.
   virtual void on_dispatched(Nanos t) = 0;
   virtual void on_headers(Nanos t, int status) = 0;
   // De-chunked body bytes from one socket read, stamped when the read completed. Return false to

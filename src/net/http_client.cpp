@@ -1,0 +1,632 @@
+#include "net/http_client.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "splleed/version.hpp"
+
+namespace splleed::net {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+std::string_view to_string(TransportError e) noexcept {
+  switch (e) {
+    case TransportError::none: return "none";
+    case TransportError::connect: return "connect";
+    case TransportError::tls: return "tls";
+    case TransportError::timeout: return "timeout";
+    case TransportError::closed: return "closed";
+    case TransportError::protocol: return "protocol";
+    case TransportError::aborted: return "aborted";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
+// Per-connection buffers: 32 KiB in all, so thousands of concurrent streams stay cheap. Token
+// streams arrive a few hundred bytes per read; a larger body just takes more reads.
+constexpr std::size_t kReadBufferSize = 16 * 1024;  // bytes asked of one socket read
+constexpr std::size_t kBodyBufferSize = 16 * 1024;  // de-chunked body bytes per on_body call
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+constexpr std::size_t kGetBodyLimit = 64 * 1024 * 1024;
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One keep-alive connection. Owned by a shared_ptr so that the deadline timer's handler can hold a
+// weak_ptr: the connection may be dropped while a wait is still queued.
+struct Connection : std::enable_shared_from_this<Connection> {
+  Connection(asio::io_context& io, ssl::context* tls_context)
+      : resolver(io), socket(io), timer(io), body_buffer(new char[kBodyBufferSize]) {
+    if (tls_context) tls.emplace(socket, *tls_context);
+    read_buffer.reserve(kReadBufferSize);
+  }
+
+  template <class Buffers>
+  auto read_some(const Buffers& buffers) {
+    return tls ? tls->async_read_some(buffers, kToken) : socket.async_read_some(buffers, kToken);
+  }
+  template <class Buffers>
+  auto write(const Buffers& buffers) {
+    return tls ? asio::async_write(*tls, buffers, kToken) : asio::async_write(socket, buffers, kToken);
+  }
+
+  // Deadline watchdog. Operations only move `deadline` forward, so a read costs no timer
+  // operation; the timer wakes at the old deadline, sees the new one and sleeps again. When the
+  // deadline has passed, pending I/O is cancelled and `timed_out` tells why it ended.
+  void arm(Nanos timeout) {
+    if (timeout <= 0) {  // a non-positive timeout disables the limit
+      disarm();
+      return;
+    }
+    const SteadyTime d = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout);
+    deadline = d;
+    timed_out = false;
+    if (!watching || d < timer.expiry()) {
+      watching = true;
+      timer.expires_at(d);  // cancels a pending wait, whose handler then does nothing
+      wait();
+    }
+  }
+  void disarm() {
+    deadline = SteadyTime::max();
+    if (watching) {
+      watching = false;
+      timer.cancel();
+    }
+  }
+  void wait() {
+    timer.async_wait([weak = weak_from_this()](const error_code& ec) {
+      if (ec == asio::error::operation_aborted) return;
+      if (auto self = weak.lock()) self->on_timer();
+    });
+  }
+  void on_timer() {
+    if (!watching) return;
+    if (std::chrono::steady_clock::now() < deadline) {
+      timer.expires_at(deadline);
+      wait();
+      return;
+    }
+    watching = false;
+    timed_out = true;
+    cancel_io();
+  }
+  void cancel_io() {
+    error_code ignored;
+    resolver.cancel();
+    socket.cancel(ignored);
+  }
+  void close() {
+    disarm();
+    resolver.cancel();
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+
+  // Whether an idle connection can carry a request: no byte and no FIN waiting. A peer that
+  // closed an idle connection is caught here, before anything is dispatched on it.
+  bool idle_and_open() {
+    char byte = 0;
+    error_code ec;
+    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    return ec == asio::error::would_block;
+  }
+
+  tcp::resolver resolver;
+  tcp::socket socket;
+  std::optional<ssl::stream<tcp::socket&>> tls;
+  asio::steady_timer timer;
+  SteadyTime deadline = SteadyTime::max();
+  bool watching = false;
+  bool timed_out = false;
+  bool aborted = false;        // the client was shut down during an operation on it
+  bool host_mismatch = false;  // TLS: the chain verified but the name did not match
+  std::size_t active_index = 0;
+
+  std::string request;             // serialized request header, reused
+  boost::beast::flat_buffer read_buffer;
+  std::unique_ptr<char[]> body_buffer;
+  std::optional<http::response_parser<http::buffer_body>> parser;  // one per response
+};
+
+struct Outcome {
+  TransportResult result;
+  bool reusable = false;   // the response ended cleanly and the server keeps the connection
+  bool retryable = false;  // the peer was gone before any response byte (closed while idle)
+};
+
+bool is_eof(const error_code& ec) {
+  // A TLS peer that closes without close_notify reports stream_truncated; for HTTP framing that
+  // is the same as EOF (the parser decides whether the body was complete).
+  return ec == asio::error::eof || ec == ssl::error::stream_truncated;
+}
+
+bool peer_gone(const error_code& ec) {
+  return is_eof(ec) || ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+bool is_token_char(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                std::string_view::npos;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string ms_text(Nanos ns) { return std::to_string(ns / kNanosPerMilli) + " ms"; }
+
+// Discards the response body of get() beyond kGetBodyLimit.
+class Collector final : public ResponseHandler {
+ public:
+  void on_dispatched(Nanos) override {}
+  void on_headers(Nanos, int s) override { status = s; }
+  bool on_body(std::string_view bytes, Nanos) override {
+    if (body.size() + bytes.size() > kGetBodyLimit) {
+      too_large = true;
+      return false;
+    }
+    body.append(bytes);
+    return true;
+  }
+  int status = 0;
+  std::string body;
+  bool too_large = false;
+};
+
+}  // namespace
+
+struct HttpClient::Impl {
+  Impl(asio::io_context& ioc, Url target, ClientOptions options, const Clock& c)
+      : io(ioc), url(std::move(target)), opt(options), clock(c) {
+    const std::string origin = url.origin();
+    name = origin.substr(origin.find("://") + 3);
+    host_header = url.host_header();
+    if (url.tls) {
+      tls_context.emplace(ssl::context::tls_client);
+      tls_context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                               ssl::context::no_sslv3);
+      SSL_CTX_set_min_proto_version(tls_context->native_handle(), TLS1_2_VERSION);
+      error_code ignored;  // without CA paths, verification fails later with a clear reason
+      if (!opt.insecure) tls_context->set_default_verify_paths(ignored);
+    }
+  }
+
+  ~Impl() {
+    for (auto& c : idle) c->close();
+    for (auto& c : active) c->close();
+  }
+
+  asio::awaitable<TransportResult> request(bool post, std::string_view path,
+                                           std::span<const Header> headers, std::string_view body,
+                                           ResponseHandler& handler);
+  asio::awaitable<TransportResult> connect(Connection& c);
+  asio::awaitable<Outcome> exchange(Connection& c, std::string_view body, ResponseHandler& handler);
+  std::optional<std::string> serialize(Connection& c, bool post, std::string_view path,
+                                       std::span<const Header> headers, std::size_t body_size);
+  std::shared_ptr<Connection> take_idle();
+  void track(const std::shared_ptr<Connection>& c);
+  void untrack(Connection& c);
+  void release(std::shared_ptr<Connection> c, bool reusable);
+
+  TransportResult error(TransportError e, std::string message) const {
+    return TransportResult{e, std::move(message), clock.now()};
+  }
+  TransportResult aborted_result() const {
+    return error(TransportError::aborted,
+                 "the request to " + name + " was aborted because the client is shutting down.");
+  }
+
+  asio::io_context& io;
+  Url url;
+  ClientOptions opt;
+  const Clock& clock;
+  std::string name;  // host:port, for messages
+  std::string host_header;
+  std::optional<ssl::context> tls_context;
+  std::vector<std::shared_ptr<Connection>> idle;    // most recently used last
+  std::vector<std::shared_ptr<Connection>> active;  // in flight; shutdown() cancels them
+  bool shut_down = false;
+};
+
+std::shared_ptr<Connection> HttpClient::Impl::take_idle() {
+  while (!idle.empty()) {
+    std::shared_ptr<Connection> c = std::move(idle.back());
+    idle.pop_back();
+    if (c->idle_and_open()) return c;
+    c->close();
+  }
+  return nullptr;
+}
+
+void HttpClient::Impl::track(const std::shared_ptr<Connection>& c) {
+  c->active_index = active.size();
+  active.push_back(c);
+}
+
+void HttpClient::Impl::untrack(Connection& c) {
+  const std::size_t i = c.active_index;
+  if (i + 1 != active.size()) {
+    active[i] = std::move(active.back());
+    active[i]->active_index = i;
+  }
+  active.pop_back();
+}
+
+void HttpClient::Impl::release(std::shared_ptr<Connection> c, bool reusable) {
+  c->disarm();
+  if (reusable && !shut_down && idle.size() < opt.max_idle_connections) {
+    idle.push_back(std::move(c));
+  } else {
+    c->close();
+  }
+}
+
+// The request header is written by hand into a reused string rather than through
+// beast::http::request: the fields container allocates per field on every request, and this
+// way header and body go out in one gather write without copying the body.
+std::optional<std::string> HttpClient::Impl::serialize(Connection& c, bool post,
+                                                       std::string_view path,
+                                                       std::span<const Header> headers,
+                                                       std::size_t body_size) {
+  bool caller_accept = false;
+  bool caller_type = false;
+  bool caller_agent = false;
+  for (const Header& h : headers) {
+    if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), [](char ch) {
+          return is_token_char(static_cast<unsigned char>(ch));
+        })) {
+      return "the request header name '" + std::string(h.name) + "' is not a valid HTTP token.";
+    }
+    if (h.value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+      return "the value of request header '" + std::string(h.name) + "' contains a line break.";
+    }
+    for (std::string_view reserved : {"Host", "Content-Length", "Transfer-Encoding", "Connection"}) {
+      if (iequals(h.name, reserved)) {
+        return "the request header '" + std::string(h.name) + "' is set by the HTTP client.";
+      }
+    }
+    caller_accept |= iequals(h.name, "Accept");
+    caller_type |= iequals(h.name, "Content-Type");
+    caller_agent |= iequals(h.name, "User-Agent");
+  }
+
+  std::string& r = c.request;
+  r.clear();
+  r += post ? "POST " : "GET ";
+  r += url.base_path;
+  if (path.empty() || path.front() != '/') r += '/';
+  r += path;
+  r += " HTTP/1.1\r\nHost: ";
+  r += host_header;
+  r += "\r\n";
+  if (!caller_agent) {
+    r += "User-Agent: splleed/";
+    r += kVersion;
+    r += "\r\n";
+  }
+  if (!caller_accept) r += post ? "Accept: text/event-stream\r\n" : "Accept: */*\r\n";
+  if (post) {
+    if (!caller_type) r += "Content-Type: application/json\r\n";
+    std::array<char, 24> digits{};
+    auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), body_size);
+    (void)ec;
+    r += "Content-Length: ";
+    r.append(digits.data(), end);
+    r += "\r\n";
+  }
+  for (const Header& h : headers) {
+    r += h.name;
+    r += ": ";
+    r += h.value;
+    r += "\r\n";
+  }
+  r += "\r\n";
+  return std::nullopt;
+}
+
+asio::awaitable<TransportResult> HttpClient::Impl::connect(Connection& c) {
+  c.arm(opt.connect_timeout);
+  auto timed_out_result = [&] {
+    return error(TransportError::timeout,
+                 "connecting to " + name + " timed out after " + ms_text(opt.connect_timeout) + ".");
+  };
+
+  auto [resolve_ec, endpoints] = co_await c.resolver.async_resolve(url.host, url.port, kToken);
+  if (c.aborted) co_return aborted_result();
+  if (resolve_ec) {
+    if (c.timed_out) co_return timed_out_result();
+    co_return error(TransportError::connect,
+                    "cannot resolve " + url.host + ": " + resolve_ec.message() + ".");
+  }
+
+  auto [connect_ec, endpoint] = co_await asio::async_connect(c.socket, endpoints, kToken);
+  (void)endpoint;
+  if (c.aborted) co_return aborted_result();
+  if (connect_ec) {
+    if (c.timed_out) co_return timed_out_result();
+    co_return error(TransportError::connect,
+                    "cannot connect to " + name + ": " + connect_ec.message() + ".");
+  }
+  error_code ignored;
+  c.socket.set_option(tcp::no_delay(true), ignored);
+  c.socket.non_blocking(true, ignored);  // only for the idle check; async I/O is unaffected
+
+  if (c.tls) {
+    SSL* native = c.tls->native_handle();
+    if (!is_ip_literal(url.host)) SSL_set_tlsext_host_name(native, url.host.c_str());  // SNI
+    if (opt.insecure) {
+      c.tls->set_verify_mode(ssl::verify_none, ignored);
+    } else {
+      c.tls->set_verify_mode(ssl::verify_peer, ignored);
+      c.tls->set_verify_callback(
+          [&c, check = ssl::host_name_verification(url.host)](bool preverified,
+                                                              ssl::verify_context& ctx) {
+            const bool ok = check(preverified, ctx);
+            if (preverified && !ok) c.host_mismatch = true;
+            return ok;
+          },
+          ignored);
+    }
+    auto [handshake_ec] = co_await c.tls->async_handshake(ssl::stream_base::client, kToken);
+    if (c.aborted) co_return aborted_result();
+    if (handshake_ec) {
+      if (c.timed_out) co_return timed_out_result();
+      std::string reason;
+      const long verify = SSL_get_verify_result(native);
+      if (c.host_mismatch) {
+        reason = "the certificate does not match the host name " + url.host;
+      } else if (!opt.insecure && verify != X509_V_OK) {
+        reason = std::string("certificate verification failed (") +
+                 X509_verify_cert_error_string(verify) + ")";
+      } else {
+        reason = handshake_ec.message();
+      }
+      co_return error(TransportError::tls, "TLS handshake with " + name + " failed: " + reason +
+                                               (opt.insecure ? "." : "; --insecure skips "
+                                                                     "certificate verification."));
+    }
+  }
+  co_return TransportResult{};
+}
+
+asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_view body,
+                                                    ResponseHandler& handler) {
+  Outcome out;
+  auto fail = [&](TransportError e, std::string message) {
+    out.result = error(e, std::move(message));
+    return out;
+  };
+  auto read_timeout_message = [&] {
+    return "no data from " + name + " for " + ms_text(opt.read_timeout) + " (read timeout).";
+  };
+
+  c.arm(opt.read_timeout);
+  handler.on_dispatched(clock.now());
+  const std::array<asio::const_buffer, 2> request{asio::buffer(c.request), asio::buffer(body)};
+  auto [write_ec, written] = co_await c.write(request);
+  (void)written;
+  if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
+  if (write_ec) {
+    if (c.timed_out) co_return fail(TransportError::timeout, read_timeout_message());
+    out.retryable = peer_gone(write_ec);
+    co_return fail(TransportError::closed,
+                   "cannot send the request to " + name + ": " + write_ec.message() + ".");
+  }
+
+  bool headers_seen = false;
+  bool any_bytes = false;
+  char* const body_start = c.body_buffer.get();
+  auto new_parser = [&] {
+    auto& p = c.parser.emplace();
+    p.eager(true);
+    p.header_limit(kHeaderLimit);
+    p.body_limit(boost::none);  // streams are unbounded
+    auto& b = p.get().body();
+    b.data = body_start;
+    b.size = kBodyBufferSize;
+    b.more = true;
+    headers_seen = false;
+  };
+  new_parser();
+  c.read_buffer.clear();
+
+  for (;;) {
+    // shutdown() may have been called from a handler callback, between two reads.
+    if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
+    auto& parser = *c.parser;
+    auto& buffer = c.read_buffer;
+    const std::size_t room = buffer.capacity() - buffer.size();
+    auto [read_ec, n] = co_await c.read_some(buffer.prepare(room > 0 ? room : kReadBufferSize));
+    const Nanos received = clock.now();  // once per read, before any parsing
+
+    if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
+    if (read_ec) {
+      if (read_ec == asio::error::operation_aborted && c.timed_out) {
+        co_return fail(TransportError::timeout, read_timeout_message());
+      }
+      if (!any_bytes) {
+        out.retryable = peer_gone(read_ec);
+        co_return fail(TransportError::closed, name + " closed the connection before responding (" +
+                                                   read_ec.message() + ").");
+      }
+      if (is_eof(read_ec) && parser.is_header_done()) {
+        error_code eof_ec;
+        parser.put_eof(eof_ec);  // completes a body delimited by the end of the connection
+        if (!eof_ec) {
+          out.result.completed = received;
+          co_return out;  // not reusable: the server closed it
+        }
+      }
+      co_return fail(TransportError::closed, name + " closed the connection before the response " +
+                                                 "was complete (" + read_ec.message() + ").");
+    }
+    c.arm(opt.read_timeout);
+    buffer.commit(n);
+    any_bytes = true;
+
+    // Hands the body bytes parsed so far to the handler and rewinds the body buffer.
+    auto flush = [&] {
+      auto& b = c.parser->get().body();
+      const std::size_t filled = kBodyBufferSize - b.size;
+      b.data = body_start;
+      b.size = kBodyBufferSize;
+      return filled == 0 || handler.on_body(std::string_view(body_start, filled), received);
+    };
+    bool keep_reading = true;
+    while (buffer.size() > 0) {
+      error_code parse_ec;
+      const std::size_t used = c.parser->put(buffer.data(), parse_ec);
+      buffer.consume(used);
+      if (!headers_seen && c.parser->is_header_done()) {
+        const int status = c.parser->get().result_int();
+        if (status >= 100 && status < 200 && status != 101) {  // interim response: skip it
+          new_parser();
+          continue;
+        }
+        headers_seen = true;
+        handler.on_headers(received, status);
+      }
+      if (parse_ec == http::error::need_buffer) {
+        if (!flush()) {
+          keep_reading = false;
+          break;
+        }
+        continue;
+      }
+      if (parse_ec == http::error::need_more) break;
+      if (parse_ec) {
+        co_return fail(TransportError::protocol,
+                       "malformed HTTP response from " + name + ": " + parse_ec.message() + ".");
+      }
+      if (c.parser->is_done() || used == 0) break;
+    }
+    if (keep_reading) keep_reading = flush();
+
+    if (c.parser->is_done()) {
+      out.result.completed = received;
+      // A handler that stopped reading gets the connection closed, as promised.
+      out.reusable = keep_reading && c.parser->keep_alive() && buffer.size() == 0;
+      co_return out;
+    }
+    if (!keep_reading) {
+      co_return fail(TransportError::aborted,
+                     "the response handler stopped reading the response from " + name + ".");
+    }
+  }
+}
+
+asio::awaitable<TransportResult> HttpClient::Impl::request(bool post, std::string_view path,
+                                                           std::span<const Header> headers,
+                                                           std::string_view body,
+                                                           ResponseHandler& handler) {
+  if (shut_down) co_return aborted_result();
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<Connection> c = take_idle();
+    const bool reused = c != nullptr;
+    if (!c) c = std::make_shared<Connection>(io, tls_context ? &*tls_context : nullptr);
+    if (auto bad = serialize(*c, post, path, headers, body.size())) {
+      if (reused) release(std::move(c), true);
+      co_return error(TransportError::protocol, std::move(*bad));
+    }
+    track(c);
+    if (!reused) {
+      TransportResult connected = co_await connect(*c);
+      if (connected.error != TransportError::none) {
+        untrack(*c);
+        c->close();
+        co_return connected;
+      }
+    }
+    Outcome outcome = co_await exchange(*c, body, handler);
+    untrack(*c);
+    release(std::move(c), outcome.reusable);
+    // A reused connection that the server closed while idle, seen before any response byte:
+    // send once more on a fresh connection, as HTTP clients do.
+    if (outcome.retryable && reused && attempt == 0 && !shut_down) continue;
+    co_return std::move(outcome.result);
+  }
+}
+
+HttpClient::HttpClient(asio::io_context& io, Url target, ClientOptions options, const Clock& clock)
+    : impl_(std::make_unique<Impl>(io, std::move(target), options, clock)) {}
+
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<TransportResult> HttpClient::post_stream(std::string_view path,
+                                                         std::span<const Header> headers,
+                                                         std::string_view body,
+                                                         ResponseHandler& handler) {
+  co_return co_await impl_->request(true, path, headers, body, handler);
+}
+
+asio::awaitable<SimpleResponse> HttpClient::get(std::string_view path,
+                                                std::span<const Header> headers) {
+  Collector collector;
+  SimpleResponse response;
+  response.transport = co_await impl_->request(false, path, headers, {}, collector);
+  if (collector.too_large) {
+    response.transport.error = TransportError::protocol;
+    response.transport.message = "the response from " + impl_->name + " is larger than " +
+                                 std::to_string(kGetBodyLimit >> 20) + " MiB.";
+  }
+  response.status = collector.status;
+  response.body = std::move(collector.body);
+  co_return response;
+}
+
+void HttpClient::shutdown() {
+  Impl& d = *impl_;
+  d.shut_down = true;
+  for (auto& c : d.idle) c->close();
+  d.idle.clear();
+  for (auto& c : d.active) {
+    c->aborted = true;
+    c->close();  // pending operations end with operation_aborted; later ones fail at once
+  }
+}
+
+}  // namespace splleed::net
