@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
+#include <string>
+
+#include "metrics/trials.hpp"
 
 #include "stats/summary.hpp"
 
@@ -16,9 +20,9 @@ std::optional<double> span(const std::optional<Nanos>& a, const std::optional<Na
 }
 
 // Convert ns samples to ms and summarize them (MetricSummary is in ms).
-MetricSummary summarize_ms(std::vector<double>& ns) {
+MetricSummary summarize_ms(std::vector<double>& ns, double confidence) {
   for (double& v : ns) v /= static_cast<double>(kNanosPerMilli);
-  return stats::summarize(ns);
+  return stats::summarize(ns, confidence);
 }
 
 }  // namespace
@@ -57,9 +61,45 @@ void append_gaps(const RequestRecord& r, std::vector<double>& itl, std::vector<d
   }
 }
 
+std::optional<double> slo_value(const RequestRecord& r, const RequestMetrics& m,
+                                std::string_view metric) {
+  if (metric == "ttft") return m.ttft;
+  if (metric == "ttft_from_schedule") return m.ttft_from_schedule;
+  if (metric == "schedule_lag") return m.schedule_lag;
+  if (metric == "ttst") return m.ttst;
+  if (metric == "tpot") return m.tpot;
+  if (metric == "e2e") return m.e2e;
+  if (metric == "stream_end") return m.stream_end;
+  if (metric == "worst_stall" || metric == "icl") return m.worst_stall;
+  if (metric == "itl") {
+    std::optional<double> worst;
+    for (std::size_t i = 1; i < r.tokens.size(); ++i) {
+      const auto gap = static_cast<double>(r.tokens[i].received - r.tokens[i - 1].received);
+      const double per_token = gap / std::max<std::uint32_t>(r.tokens[i].tokens, 1);
+      worst = std::max(worst.value_or(per_token), per_token);
+    }
+    return worst;
+  }
+  throw std::invalid_argument("unknown SLO metric '" + std::string(metric) + "'");
+}
+
+bool meets_slos(const RequestRecord& r, const RequestMetrics& m,
+                const std::vector<SloTarget>& slos) {
+  return std::all_of(slos.begin(), slos.end(), [&](const SloTarget& slo) {
+    const std::optional<double> v = slo_value(r, m, slo.metric);
+    return !v || *v <= static_cast<double>(slo.threshold);
+  });
+}
+
 RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_start,
                      Nanos window_end) {
+  return summarize(records, window_start, window_end, StatsConfig{});
+}
+
+RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_start,
+                     Nanos window_end, const StatsConfig& stats) {
   RunSummary s;
+  s.confidence = stats.confidence;
   s.window_start = window_start;
   s.window_end = window_end;
   s.window_s =
@@ -73,6 +113,7 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
   };
 
   std::int64_t completed_in_window = 0;
+  std::int64_t good = 0;
   for (const RequestRecord& r : records) {
     // Warm-up and ramp-up requests are not part of the steady state this summary describes.
     if (r.warmup || r.ramp_up) continue;
@@ -100,10 +141,11 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
       s.output_tokens += r.output_tokens();
       s.prompt_tokens += r.usage.prompt_tokens.value_or(0);
       if (!r.output_tokens_from_usage()) s.tokens_from_usage = false;
+      if (!stats.slos.empty() && meets_slos(r, m, stats.slos)) ++good;
     }
   }
 
-  for (std::size_t i = 0; i < samples.size(); ++i) s.metrics[i] = summarize_ms(samples[i]);
+  for (std::size_t i = 0; i < samples.size(); ++i) s.metrics[i] = summarize_ms(samples[i], stats.confidence);
 
   if (s.window_s > 0) {
     s.request_throughput = static_cast<double>(completed_in_window) / s.window_s;
@@ -111,7 +153,32 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
     s.total_token_throughput =
         static_cast<double>(s.output_tokens + s.prompt_tokens) / s.window_s;
   }
+  if (!stats.slos.empty()) {
+    s.requests_good = good;
+    s.goodput = s.window_s > 0 ? static_cast<double>(good) / s.window_s : 0.0;
+    // Failed requests stay in the denominator: a failure can only lower the fraction.
+    s.good_fraction =
+        s.requests_sent > 0 ? static_cast<double>(good) / static_cast<double>(s.requests_sent) : 0.0;
+  }
   return s;
+}
+
+void finalize(BenchmarkResult& result) {
+  const StatsConfig& stats = result.config.stats;
+  for (RunResult& run : result.runs) {
+    if (run.ramp_up) {
+      // The ramp-up summary takes the ramp-up requests as its own population, as the runner does.
+      std::vector<RequestRecord> ramp;
+      for (const RequestRecord& r : run.requests)
+        if (r.ramp_up && !r.warmup) {
+          ramp.push_back(r);
+          ramp.back().ramp_up = false;
+        }
+      run.ramp_up = summarize(ramp, run.ramp_up->window_start, run.ramp_up->window_end, stats);
+    }
+    run.summary = summarize(run.requests, run.summary.window_start, run.summary.window_end, stats);
+  }
+  aggregate_trials(result);
 }
 
 }  // namespace splleed::metrics

@@ -68,6 +68,12 @@ void write_summary(const RunSummary& s, std::ostream& out) {
   out << fmt::format("  {:<26}{:.2f} tok/s\n", "output token throughput:",
                      s.output_token_throughput);
   out << fmt::format("  {:<26}{:.2f} tok/s\n", "total token throughput:", s.total_token_throughput);
+  if (s.goodput) {
+    out << fmt::format("  {:<26}{:.2f} req/s\n", "goodput:", *s.goodput);
+    out << fmt::format("  {:<26}{:.1f}% ({} of {} sent met every SLO)\n", "good fraction:",
+                       s.good_fraction.value_or(0) * 100.0, s.requests_good.value_or(0),
+                       s.requests_sent);
+  }
   out << fmt::format("  {:<26}{}\n", "token counts from:",
                      s.tokens_from_usage ? "usage" : "counted events");
   out << fmt::format("  {:<26}{}\n", "failures:", failures(s));
@@ -90,6 +96,35 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
   }
 }
 
+// "mean +/-half-width" of a cross-trial estimate; the mean alone when it has no interval.
+std::string estimate(const TrialEstimate& e) {
+  return e.has_interval ? fmt::format("{:.2f} +/-{:.2f}", e.mean, (e.hi - e.lo) / 2.0)
+                        : fmt::format("{:.2f}", e.mean);
+}
+
+void write_aggregate(const TrialAggregate& a, std::ostream& out) {
+  out << fmt::format("{}: {} trials, mean over trials +/- {:g}% Student-t half-width\n", a.label,
+                     a.trials, a.confidence * 100.0);
+  std::vector<Row> rows;
+  rows.push_back({"(ms)", "trials", "mean", "p50", "p90", "p99", "cv p99"});
+  for (Metric m : kConsoleMetrics) {
+    const auto& v = a.metrics[static_cast<std::size_t>(m)];
+    // kStats order: mean, p50, p90, p95, p99, p999.
+    if (v[0].n == 0 && m != Metric::ttft) continue;
+    rows.push_back({std::string(display_name(m)), std::to_string(v[0].n), estimate(v[0]),
+                    estimate(v[1]), estimate(v[2]), estimate(v[4]),
+                    fmt::format("{:.1f}%", v[4].cv * 100.0)});
+  }
+  write_table(rows, out);
+  auto line = [&out](std::string_view name, const TrialEstimate& e, std::string_view unit) {
+    out << fmt::format("  {:<26}{} {} (cv {:.1f}%)\n", name, estimate(e), unit, e.cv * 100.0);
+  };
+  line("request throughput:", a.request_throughput, "req/s");
+  line("output token throughput:", a.output_token_throughput, "tok/s");
+  line("total token throughput:", a.total_token_throughput, "tok/s");
+  if (a.goodput) line("goodput:", *a.goodput, "req/s");
+}
+
 }  // namespace
 
 void write_console(const BenchmarkResult& result, std::ostream& out) {
@@ -103,6 +138,15 @@ void write_console(const BenchmarkResult& result, std::ostream& out) {
   for (std::size_t i = 0; i < result.runs.size(); ++i) {
     if (i > 0 || result.interrupted) out << '\n';
     write_run(result.runs[i], show_trial, out);
+  }
+  // Cross-trial figures only mean something with repeated trials.
+  const bool repeated = std::any_of(result.aggregates.begin(), result.aggregates.end(),
+                                    [](const TrialAggregate& a) { return a.trials > 1; });
+  if (!repeated) return;
+  out << "\nAcross trials\n";
+  for (const TrialAggregate& a : result.aggregates) {
+    out << '\n';
+    write_aggregate(a, out);
   }
 }
 

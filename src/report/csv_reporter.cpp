@@ -55,6 +55,11 @@ void write_summary_rows(const std::string& run_prefix, std::string_view phase,
       s.requests_ok, s.requests_failed, num(s.request_throughput), num(s.output_token_throughput),
       num(s.total_token_throughput), s.output_tokens, s.prompt_tokens,
       s.tokens_from_usage ? "usage" : "events");
+  // Goodput cells stay empty when no SLO was configured.
+  const std::string goodput_columns =
+      s.requests_good ? fmt::format("{},{},{}", *s.requests_good, num(s.goodput.value_or(0)),
+                                    num(s.good_fraction.value_or(0)))
+                      : std::string(",,");
   for (int k = 0; k < kMetricCount; ++k) {
     const auto m = static_cast<Metric>(k);
     const MetricSummary& v = s[m];
@@ -64,7 +69,12 @@ void write_summary_rows(const std::string& run_prefix, std::string_view phase,
                      : fmt::format("{},{},{},{},{},{},{},{},{}", num(v.mean), num(v.std),
                                    num(v.min), num(v.p50), num(v.p90), num(v.p95), num(v.p99),
                                    num(v.p999), num(v.max));
-    out << fmt::format("{},{},{},{},{}\n", run_prefix, to_string(m), v.count, stats, run_columns);
+    // Interval cells are empty where the sample is too small for an interval.
+    std::string intervals;
+    for (const PercentileInterval& ci : v.intervals)
+      intervals += ci.supported ? fmt::format(",{},{}", num(ci.lo), num(ci.hi)) : std::string(",,");
+    out << fmt::format("{},{},{},{},{},{}{},{}\n", run_prefix, to_string(m), v.count, stats,
+                       run_columns, num(s.confidence), intervals, goodput_columns);
   }
 }
 
@@ -74,7 +84,9 @@ void write_csv_summary(const BenchmarkResult& result, std::ostream& out) {
   out << "run,label,concurrency,trial,metric,count,mean_ms,std_ms,min_ms,p50_ms,p90_ms,p95_ms,"
          "p99_ms,p999_ms,max_ms,phase,request_rate,window_s,requests_sent,requests_ok,"
          "requests_failed,requests_per_s,output_tokens_per_s,total_tokens_per_s,output_tokens,"
-         "prompt_tokens,token_source\n";
+         "prompt_tokens,token_source,confidence,p50_lo_ms,p50_hi_ms,p90_lo_ms,p90_hi_ms,p95_lo_ms,"
+         "p95_hi_ms,p99_lo_ms,p99_hi_ms,p999_lo_ms,p999_hi_ms,requests_good,goodput_per_s,"
+         "good_fraction\n";
   for (std::size_t i = 0; i < result.runs.size(); ++i) {
     const RunResult& run = result.runs[i];
     const std::string prefix =

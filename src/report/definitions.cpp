@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, kMetricCount> kMetricDefinitions = {
     "worst stall: a request's largest gap between consecutive token events; one sample per request",
 };
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kGeneral = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kGeneral = {{
     {"units",
      "latencies in milliseconds; timestamps in nanoseconds relative to clock.monotonic_origin_ns"},
     {"population",
@@ -33,6 +33,15 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kGeneral 
     {"output_token_throughput",
      "output tokens of those requests (server usage, else counted) / window seconds"},
     {"total_token_throughput", "output plus prompt tokens of those requests / window seconds"},
+    {"intervals",
+     "per percentile, distribution-free confidence interval [x_(l), x_(u)] from order statistics "
+     "with binomial ranks at summary.confidence; lo/hi null when the sample is smaller than "
+     "min_samples"},
+    {"goodput", "ok requests whose end falls in the window and that meet every SLO / window "
+                "seconds; an SLO whose metric is undefined for a request counts as met"},
+    {"good_fraction", "those requests / all measured requests sent, failed ones included"},
+    {"aggregates", "per load level over its trials: mean of the per-trial figures, Student-t "
+                   "interval at the configured confidence, coefficient of variation (std/mean)"},
 }};
 
 }  // namespace

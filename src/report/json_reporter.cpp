@@ -1,6 +1,7 @@
 // The lossless results file (docs/results-format.md). Keys are written in schema order
 // (ordered_json) so that a file reads top-down; to_json returns the same document as
 // nlohmann::json.
+#include <array>
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -80,11 +81,20 @@ ordered_json config_json(const RunConfig& c) {
     load["ramp"] = nullptr;
   }
 
+  ordered_json slos = ordered_json::array();
+  for (const SloTarget& slo : c.stats.slos)
+    slos.push_back({{"metric", slo.metric}, {"threshold_ms", to_ms(slo.threshold)}});
+  ordered_json stats;
+  stats["confidence"] = c.stats.confidence;
+  stats["trials"] = c.stats.trials;
+  stats["slos"] = std::move(slos);
+
   ordered_json out;
   out["target"] = std::move(target);
   out["sampling"] = std::move(sampling);
   out["load"] = std::move(load);
   out["prompts"] = c.prompts;
+  out["stats"] = std::move(stats);
   return out;
 }
 
@@ -111,10 +121,50 @@ ordered_json definitions_json() {
   return out;
 }
 
+// JSON keys of MetricSummary::intervals, in kIntervalPercentiles order.
+constexpr std::array<std::string_view, 5> kIntervalKeys = {"p50", "p90", "p95", "p99", "p999"};
+
 ordered_json metric_json(const MetricSummary& s) {
-  return ordered_json{{"count", s.count}, {"mean", s.mean}, {"std", s.std},   {"min", s.min},
-                      {"p50", s.p50},     {"p90", s.p90},   {"p95", s.p95},   {"p99", s.p99},
-                      {"p999", s.p999},   {"max", s.max}};
+  ordered_json out{{"count", s.count}, {"mean", s.mean}, {"std", s.std},   {"min", s.min},
+                   {"p50", s.p50},     {"p90", s.p90},   {"p95", s.p95},   {"p99", s.p99},
+                   {"p999", s.p999},   {"max", s.max}};
+  ordered_json intervals;
+  for (std::size_t i = 0; i < kIntervalKeys.size(); ++i) {
+    const PercentileInterval& ci = s.intervals[i];
+    intervals[std::string(kIntervalKeys[i])] = {
+        {"lo", ci.supported ? ordered_json(ci.lo) : ordered_json(nullptr)},
+        {"hi", ci.supported ? ordered_json(ci.hi) : ordered_json(nullptr)},
+        {"min_samples", ci.min_samples}};
+  }
+  out["intervals"] = std::move(intervals);
+  return out;
+}
+
+ordered_json estimate_json(const TrialEstimate& e) {
+  return ordered_json{{"n", e.n},   {"mean", e.mean}, {"lo", e.lo},
+                      {"hi", e.hi}, {"cv", e.cv},     {"has_interval", e.has_interval}};
+}
+
+ordered_json aggregate_json(const TrialAggregate& a) {
+  ordered_json metrics;
+  for (int i = 0; i < kMetricCount; ++i) {
+    ordered_json m;
+    for (std::size_t k = 0; k < TrialAggregate::kStats.size(); ++k)
+      m[std::string(TrialAggregate::kStats[k])] =
+          estimate_json(a.metrics[static_cast<std::size_t>(i)][k]);
+    metrics[std::string(to_string(static_cast<Metric>(i)))] = std::move(m);
+  }
+  ordered_json out;
+  out["label"] = a.label;
+  out["trials"] = a.trials;
+  out["confidence"] = a.confidence;
+  out["metrics"] = std::move(metrics);
+  out["throughput"] = {{"requests_per_s", estimate_json(a.request_throughput)},
+                       {"output_tokens_per_s", estimate_json(a.output_token_throughput)},
+                       {"total_tokens_per_s", estimate_json(a.total_token_throughput)}};
+  out["goodput"] = a.goodput ? estimate_json(*a.goodput) : ordered_json(nullptr);
+  out["good_fraction"] = a.good_fraction ? estimate_json(*a.good_fraction) : ordered_json(nullptr);
+  return out;
 }
 
 ordered_json summary_json(const RunSummary& s, Nanos origin) {
@@ -143,6 +193,14 @@ ordered_json summary_json(const RunSummary& s, Nanos origin) {
   out["tokens"] = {{"output", s.output_tokens},
                    {"prompt", s.prompt_tokens},
                    {"source", s.tokens_from_usage ? "usage" : "events"}};
+  out["confidence"] = s.confidence;
+  if (s.requests_good) {
+    out["goodput"] = {{"requests_good", *s.requests_good},
+                      {"requests_per_s", s.goodput.value_or(0)},
+                      {"good_fraction", s.good_fraction.value_or(0)}};
+  } else {
+    out["goodput"] = nullptr;
+  }
   return out;
 }
 
@@ -207,6 +265,9 @@ ordered_json build(const BenchmarkResult& result) {
     runs.push_back(std::move(r));
   }
   out["runs"] = std::move(runs);
+  ordered_json aggregates = ordered_json::array();
+  for (const TrialAggregate& a : result.aggregates) aggregates.push_back(aggregate_json(a));
+  out["aggregates"] = std::move(aggregates);
   return out;
 }
 
@@ -407,6 +468,18 @@ RunConfig config_from(const Node& n) {
       fail(index_path(join(n.path(), "prompts"), i), "expected a string");
     c.prompts.push_back(prompts[i].get<std::string>());
   }
+
+  // Absent in files written before statistics options existed: the defaults apply.
+  if (n.has("stats")) {
+    const Node stats = n.object("stats");
+    c.stats.confidence = stats.number("confidence");
+    c.stats.trials = stats.integer<std::int32_t>("trials");
+    const json& slos = stats.array("slos");
+    for (std::size_t i = 0; i < slos.size(); ++i) {
+      const Node slo(slos[i], index_path(join(stats.path(), "slos"), i));
+      c.stats.slos.push_back({slo.string("metric"), ns_from(slo.number("threshold_ms"), 1e6)});
+    }
+  }
   return c;
 }
 
@@ -435,7 +508,53 @@ MetricSummary metric_from(const Node& n) {
   s.p99 = n.number("p99");
   s.p999 = n.number("p999");
   s.max = n.number("max");
+  if (n.has("intervals")) {  // absent in older files
+    const Node intervals = n.object("intervals");
+    for (std::size_t i = 0; i < kIntervalKeys.size(); ++i) {
+      const Node ci = intervals.object(kIntervalKeys[i]);
+      PercentileInterval& out = s.intervals[i];
+      const auto lo = ci.optional_number("lo");
+      const auto hi = ci.optional_number("hi");
+      if (lo.has_value() != hi.has_value())
+        fail(join(ci.path(), "hi"), "lo and hi must be both numbers or both null");
+      out.supported = lo.has_value();
+      out.lo = lo.value_or(0);
+      out.hi = hi.value_or(0);
+      out.min_samples = ci.integer<std::int64_t>("min_samples");
+    }
+  }
   return s;
+}
+
+TrialEstimate estimate_from(const Node& n) {
+  TrialEstimate e;
+  e.n = n.integer<std::int32_t>("n");
+  e.mean = n.number("mean");
+  e.lo = n.number("lo");
+  e.hi = n.number("hi");
+  e.cv = n.number("cv");
+  e.has_interval = n.boolean("has_interval");
+  return e;
+}
+
+TrialAggregate aggregate_from(const Node& n) {
+  TrialAggregate a;
+  a.label = n.string("label");
+  a.trials = n.integer<std::int32_t>("trials");
+  a.confidence = n.number("confidence");
+  const Node metrics = n.object("metrics");
+  for (int i = 0; i < kMetricCount; ++i) {
+    const Node m = metrics.object(to_string(static_cast<Metric>(i)));
+    for (std::size_t k = 0; k < TrialAggregate::kStats.size(); ++k)
+      a.metrics[static_cast<std::size_t>(i)][k] = estimate_from(m.object(TrialAggregate::kStats[k]));
+  }
+  const Node throughput = n.object("throughput");
+  a.request_throughput = estimate_from(throughput.object("requests_per_s"));
+  a.output_token_throughput = estimate_from(throughput.object("output_tokens_per_s"));
+  a.total_token_throughput = estimate_from(throughput.object("total_tokens_per_s"));
+  if (!n.is_null("goodput")) a.goodput = estimate_from(n.object("goodput"));
+  if (!n.is_null("good_fraction")) a.good_fraction = estimate_from(n.object("good_fraction"));
+  return a;
 }
 
 RunSummary summary_from(const Node& n, Nanos origin) {
@@ -474,6 +593,15 @@ RunSummary summary_from(const Node& n, Nanos origin) {
     s.tokens_from_usage = false;
   else
     fail(join(tokens.path(), "source"), "expected \"usage\" or \"events\", got '" + source + "'");
+
+  // Absent in files written before intervals and goodput existed.
+  if (n.has("confidence")) s.confidence = n.number("confidence");
+  if (n.has("goodput") && !n.is_null("goodput")) {
+    const Node goodput = n.object("goodput");
+    s.requests_good = goodput.integer<std::int64_t>("requests_good");
+    s.goodput = goodput.number("requests_per_s");
+    s.good_fraction = goodput.number("good_fraction");
+  }
   return s;
 }
 
@@ -568,6 +696,11 @@ BenchmarkResult from_json(const nlohmann::json& j) {
       run.requests.push_back(
           request_from(Node(requests[k], index_path(join(n.path(), "requests"), k)), origin));
     r.runs.push_back(std::move(run));
+  }
+  if (root.has("aggregates")) {
+    const json& aggregates = root.array("aggregates");
+    for (std::size_t i = 0; i < aggregates.size(); ++i)
+      r.aggregates.push_back(aggregate_from(Node(aggregates[i], index_path("aggregates", i))));
   }
   return r;
 }

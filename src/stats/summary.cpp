@@ -5,6 +5,8 @@
 #include <functional>
 #include <numeric>
 
+#include "stats/intervals.hpp"
+
 namespace splleed::stats {
 
 namespace {
@@ -30,11 +32,14 @@ double percentile(std::span<const double> sorted, double p) {
   return numpy_lerp(sorted[lo], sorted[hi], rank - below);
 }
 
-MetricSummary summarize(std::vector<double>& samples) {
+MetricSummary summarize(std::vector<double>& samples, double confidence) {
   MetricSummary s;
   s.count = samples.size();
-  if (samples.empty()) return s;
   std::sort(samples.begin(), samples.end());
+  // Computed for an empty sample too: min_samples still says how many would be needed.
+  for (std::size_t i = 0; i < kIntervalPercentiles.size(); ++i)
+    s.intervals[i] = percentile_interval(samples, kIntervalPercentiles[i], confidence);
+  if (samples.empty()) return s;
 
   const auto n = static_cast<double>(samples.size());
   s.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / n;

@@ -11,7 +11,8 @@ namespace splleed::stats {
 // order statistics (numpy's default "linear" method). Precondition: !sorted.empty().
 double percentile(std::span<const double> sorted, double p);
 
-// mean, sample std (n-1; 0 for one sample), min, p50..p999, max. Sorts `samples` in place.
-MetricSummary summarize(std::vector<double>& samples);
+// mean, sample std (n-1; 0 for one sample), min, p50..p999, max, and the distribution-free
+// interval of each percentile at `confidence` (stats/intervals.hpp). Sorts `samples` in place.
+MetricSummary summarize(std::vector<double>& samples, double confidence = 0.95);
 
 }  // namespace splleed::stats

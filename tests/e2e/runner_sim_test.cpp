@@ -107,8 +107,8 @@ TEST_P(RunnerSimTest, CountsStatusesOrderingAndTruth) {
 
 INSTANTIATE_TEST_SUITE_P(Apis, RunnerSimTest,
                          ::testing::Values(Api::openai_completions, Api::openai_chat),
-                         [](const auto& info) {
-                           return info.param == Api::openai_chat ? "chat" : "completions";
+                         [](const auto& param_info) {
+                           return param_info.param == Api::openai_chat ? "chat" : "completions";
                          });
 
 struct FaultCase {
@@ -137,7 +137,9 @@ TEST_P(FaultTest, EachFailureEndsWithItsStatusAndTheRunGoesOn) {
   EXPECT_EQ(run.summary.requests_sent, 4);
   for (const auto& r : run.requests) {
     EXPECT_EQ(r.status, GetParam().expected) << GetParam().fault << ": " << r.error;
-    if (r.status != RequestStatus::ok) EXPECT_FALSE(r.error.empty());
+    if (r.status != RequestStatus::ok) {
+      EXPECT_FALSE(r.error.empty());
+    }
   }
   const auto expected = static_cast<std::size_t>(GetParam().expected);
   EXPECT_EQ(run.summary.by_status[expected], 4);
@@ -156,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"malformed", RequestStatus::protocol_error},
                       FaultCase{"stall", RequestStatus::timeout},
                       FaultCase{"no_done", RequestStatus::ok}),
-    [](const auto& info) { return std::string(info.param.fault); });
+    [](const auto& param_info) { return std::string(param_info.param.fault); });
 
 TEST(RunnerTarget, UnreachableTargetFailsFastWithOneSentence) {
   MonotonicClock clock;
@@ -191,7 +193,7 @@ TEST(RunnerStop, StopKeepsFinishedAndMarksInFlightIncomplete) {
   // Stalled requests never finish, so the run can only end through stop(): wait until both are
   // in flight (the simulator has accepted them), then stop.
   std::thread stopper([&] {
-    while (server.stats().requests_received < 2) std::this_thread::yield();
+    while (server.stats().generations_started < 2) std::this_thread::yield();
     runner_ptr->stop("test stop");
   });
   auto result = runner.run();

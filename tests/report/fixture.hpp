@@ -216,4 +216,32 @@ inline BenchmarkResult open_loop_result() {
   return b;
 }
 
+// Three trials of one level with SLOs and a 90% level: every trial shifts the token stamps of the
+// rich result's first run a little later, so that the cross-trial intervals are not degenerate.
+inline BenchmarkResult trials_result() {
+  BenchmarkResult b = rich_result();
+  b.interrupted = false;
+  b.stop_reason.clear();
+  b.config.stats.confidence = 0.9;
+  b.config.stats.trials = 3;
+  b.config.stats.slos = {{"ttft", 20'200 * kNanosPerMicro}, {"tpot", 11 * kNanosPerMilli}};
+  const RunResult base = b.runs[0];
+  b.runs.clear();
+  for (std::int32_t trial = 0; trial < 3; ++trial) {
+    RunResult run = base;
+    run.trial = trial;
+    const Nanos shift = trial * trial * 300 * kNanosPerMicro;
+    for (RequestRecord& r : run.requests) {
+      if (r.status != RequestStatus::ok) continue;
+      for (TokenEvent& e : r.tokens) e.received += shift;
+      r.first_token = r.tokens.front().received;
+      r.last_token = r.tokens.back().received;
+      *r.end += shift;
+    }
+    b.runs.push_back(std::move(run));
+  }
+  metrics::finalize(b);  // summaries at the configured level and SLOs, then the aggregates
+  return b;
+}
+
 }  // namespace splleed::testing

@@ -64,5 +64,15 @@ TEST(Golden, OpenLoopCsvRequests) {
   check_golden("open_loop_requests.csv.golden", write_csv_requests, testing::open_loop_result());
 }
 
+TEST(Golden, TrialsConsole) {
+  check_golden("trials_console.golden", write_console, testing::trials_result());
+}
+TEST(Golden, TrialsJson) {
+  check_golden("trials_results.json.golden", write_json, testing::trials_result());
+}
+TEST(Golden, TrialsCsvSummary) {
+  check_golden("trials_summary.csv.golden", write_csv_summary, testing::trials_result());
+}
+
 }  // namespace
 }  // namespace splleed::report

@@ -30,6 +30,38 @@ void expect_same(const MetricSummary& a, const MetricSummary& b, const std::stri
   EXPECT_EQ(a.p99, b.p99);
   EXPECT_EQ(a.p999, b.p999);
   EXPECT_EQ(a.max, b.max);
+  for (std::size_t i = 0; i < a.intervals.size(); ++i) {
+    SCOPED_TRACE("interval " + std::to_string(i));
+    EXPECT_EQ(a.intervals[i].supported, b.intervals[i].supported);
+    EXPECT_EQ(a.intervals[i].lo, b.intervals[i].lo);
+    EXPECT_EQ(a.intervals[i].hi, b.intervals[i].hi);
+    EXPECT_EQ(a.intervals[i].min_samples, b.intervals[i].min_samples);
+  }
+}
+
+void expect_same(const TrialEstimate& a, const TrialEstimate& b) {
+  EXPECT_EQ(a.n, b.n);
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.lo, b.lo);
+  EXPECT_EQ(a.hi, b.hi);
+  EXPECT_EQ(a.cv, b.cv);
+  EXPECT_EQ(a.has_interval, b.has_interval);
+}
+
+void expect_same(const TrialAggregate& a, const TrialAggregate& b) {
+  SCOPED_TRACE("aggregate " + a.label);
+  EXPECT_EQ(a.label, b.label);
+  EXPECT_EQ(a.trials, b.trials);
+  EXPECT_EQ(a.confidence, b.confidence);
+  for (std::size_t m = 0; m < a.metrics.size(); ++m)
+    for (std::size_t k = 0; k < a.metrics[m].size(); ++k) expect_same(a.metrics[m][k], b.metrics[m][k]);
+  expect_same(a.request_throughput, b.request_throughput);
+  expect_same(a.output_token_throughput, b.output_token_throughput);
+  expect_same(a.total_token_throughput, b.total_token_throughput);
+  ASSERT_EQ(a.goodput.has_value(), b.goodput.has_value());
+  if (a.goodput) expect_same(*a.goodput, *b.goodput);
+  ASSERT_EQ(a.good_fraction.has_value(), b.good_fraction.has_value());
+  if (a.good_fraction) expect_same(*a.good_fraction, *b.good_fraction);
 }
 
 void expect_same(const RequestRecord& a, const RequestRecord& b) {
@@ -80,6 +112,10 @@ void expect_same(const RunSummary& s, const RunSummary& t) {
   EXPECT_EQ(s.output_token_throughput, t.output_token_throughput);
   EXPECT_EQ(s.total_token_throughput, t.total_token_throughput);
   EXPECT_EQ(s.tokens_from_usage, t.tokens_from_usage);
+  EXPECT_EQ(s.confidence, t.confidence);
+  EXPECT_EQ(s.requests_good, t.requests_good);
+  EXPECT_EQ(s.goodput, t.goodput);
+  EXPECT_EQ(s.good_fraction, t.good_fraction);
 }
 
 void expect_same(const RunResult& a, const RunResult& b) {
@@ -149,6 +185,13 @@ void expect_round_trip(const BenchmarkResult& a) {
     EXPECT_EQ(c.load.ramp->shape, d.load.ramp->shape);
   }
   EXPECT_EQ(c.prompts, d.prompts);
+  EXPECT_EQ(c.stats.confidence, d.stats.confidence);
+  EXPECT_EQ(c.stats.trials, d.stats.trials);
+  ASSERT_EQ(c.stats.slos.size(), d.stats.slos.size());
+  for (std::size_t i = 0; i < c.stats.slos.size(); ++i) {
+    EXPECT_EQ(c.stats.slos[i].metric, d.stats.slos[i].metric);
+    EXPECT_EQ(c.stats.slos[i].threshold, d.stats.slos[i].threshold);
+  }
 
   const Environment& e = a.environment;
   const Environment& f = b.environment;
@@ -168,9 +211,54 @@ void expect_round_trip(const BenchmarkResult& a) {
   EXPECT_EQ(a.stop_reason, b.stop_reason);
   ASSERT_EQ(a.runs.size(), b.runs.size());
   for (std::size_t i = 0; i < a.runs.size(); ++i) expect_same(a.runs[i], b.runs[i]);
+  ASSERT_EQ(a.aggregates.size(), b.aggregates.size());
+  for (std::size_t i = 0; i < a.aggregates.size(); ++i) expect_same(a.aggregates[i], b.aggregates[i]);
 }
 
 TEST(JsonRoundTrip, EveryFieldSurvives) { expect_round_trip(rich_result()); }
+
+TEST(JsonRoundTrip, TrialsIntervalsAndGoodput) {
+  const BenchmarkResult a = testing::trials_result();
+  ASSERT_EQ(a.aggregates.size(), 1U);
+  ASSERT_TRUE(a.runs[0].summary.goodput.has_value());
+  expect_round_trip(a);
+  const json once = to_json(a);
+  EXPECT_EQ(to_json(from_json(once)), once);
+  EXPECT_EQ(once["config"]["stats"]["slos"][0]["metric"], "ttft");
+  EXPECT_EQ(once["config"]["stats"]["slos"][0]["threshold_ms"], 20.2);
+  EXPECT_EQ(once["runs"][0]["summary"]["confidence"], 0.9);
+  // Two samples are too few for any interval: lo/hi null, the sample size needed stated.
+  const json& ci = once["runs"][0]["summary"]["metrics"]["ttft"]["intervals"]["p50"];
+  EXPECT_TRUE(ci["lo"].is_null());
+  EXPECT_TRUE(ci["hi"].is_null());
+  EXPECT_EQ(ci["min_samples"], 5);  // 1 - 2 * 0.5^n >= 0.9 from n = 5
+  EXPECT_EQ(once["aggregates"][0]["trials"], 3);
+  EXPECT_TRUE(once["aggregates"][0]["metrics"]["ttft"]["mean"]["has_interval"]);
+}
+
+TEST(JsonRoundTrip, SupportedIntervalsSurvive) {
+  BenchmarkResult a = rich_result();
+  a.runs[0].summary[Metric::ttft].intervals[0] = {19.5, 21.25, true, 6};
+  expect_round_trip(a);
+  const json j = to_json(a);
+  EXPECT_EQ(j["runs"][0]["summary"]["metrics"]["ttft"]["intervals"]["p50"]["lo"], 19.5);
+}
+
+TEST(JsonRoundTrip, FilesWithoutStatisticsFieldsStillRead) {
+  json j = to_json(rich_result());
+  j["config"].erase("stats");
+  j.erase("aggregates");
+  for (auto& run : j["runs"]) {
+    run["summary"].erase("confidence");
+    run["summary"].erase("goodput");
+    for (auto& [key, metric] : run["summary"]["metrics"].items()) metric.erase("intervals");
+  }
+  const BenchmarkResult b = from_json(j);
+  EXPECT_EQ(b.config.stats.confidence, 0.95);
+  EXPECT_TRUE(b.aggregates.empty());
+  EXPECT_FALSE(b.runs[0].summary.goodput.has_value());
+  EXPECT_FALSE(b.runs[0].summary[Metric::ttft].intervals[0].supported);
+}
 
 TEST(JsonRoundTrip, OpenLoopWithRampUp) {
   const BenchmarkResult a = testing::open_loop_result();

@@ -1,0 +1,58 @@
+#pragma once
+// The bytes the simulator sends: vLLM's OpenAI-compatible JSON shapes, SSE events and HTTP/1.1
+// chunk framing. Stream events are appended to caller-owned buffers so the per-token path reuses
+// memory; whole responses (once per request) are returned as strings.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "sim/request.hpp"
+
+namespace splleed::sim {
+
+// What every chunk of one response repeats. `id` and `model` are JSON-escaped already (their
+// text goes between quotes as is).
+struct ChunkContext {
+  Endpoint endpoint = Endpoint::completions;
+  std::string_view id;
+  std::int64_t created = 0;
+  std::string_view model;
+};
+
+struct UsageCounts {
+  std::int64_t prompt = 0;
+  std::int64_t completion = 0;
+};
+
+// `s` as JSON string content (no surrounding quotes).
+std::string json_escape(std::string_view s);
+
+// SSE events, each `data: <payload>\n\n`. `text` must need no JSON escaping (the simulator's
+// vocabulary); an empty `finish_reason` is written as null; `usage` adds cumulative usage
+// (stream_options.continuous_usage_stats) when not null.
+void append_token_event(fmt::memory_buffer& out, const ChunkContext& c, std::string_view text,
+                        std::string_view finish_reason, const UsageCounts* usage);
+// Chat only: the role-only first chunk vLLM sends, `"delta":{"role":"assistant","content":""}`.
+void append_role_event(fmt::memory_buffer& out, const ChunkContext& c, const UsageCounts* usage);
+// The usage-only chunk (`"choices":[]`) for stream_options.include_usage.
+void append_usage_event(fmt::memory_buffer& out, const ChunkContext& c, UsageCounts usage);
+void append_done_event(fmt::memory_buffer& out);
+// sim_fault error_event: an OpenAI-style error object inside the 200 stream.
+void append_error_event(fmt::memory_buffer& out);
+// sim_fault malformed: an event whose JSON breaks off.
+void append_malformed_event(fmt::memory_buffer& out);
+
+// HTTP/1.1 chunked framing of one SSE event: `<hex size>\r\n<payload>\r\n` appended to out.
+void append_http_chunk(fmt::memory_buffer& out, std::string_view payload);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// Non-streaming response bodies.
+std::string completion_body(const ChunkContext& c, std::string_view text,
+                            std::string_view finish_reason, UsageCounts usage);
+// {"error":{"message":...,"type":...,"code":...}}
+std::string error_body(std::string_view message, std::string_view type, int code);
+std::string models_body(std::string_view model, std::int64_t created);
+
+}  // namespace splleed::sim
