@@ -17,7 +17,9 @@
 #include <optional>
 #include <thread>
 
+#include "compare_command.hpp"
 #include "load/runner.hpp"
+#include "metrics/trials.hpp"
 #include "report/reporters.hpp"
 #include "sim/sim_server.hpp"
 #include "splleed/environment.hpp"
@@ -204,6 +206,7 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
   }
   if (sim_server) sim_server->stop();
   result.clock = make_clock_info(origin);
+  metrics::aggregate_trials(result);
   result.config.target.model = runner.config().target.model;
 
   report::write_console(result, std::cout);
@@ -322,6 +325,12 @@ int main(int argc, char** argv) {
   run->add_option("--min-tokens", min_tokens, "min_tokens per request");
   run->add_option("--extra-body", config.sampling.extra_body,
                   "JSON object merged into every request body");
+  std::string slo_text;
+  run->add_option("--trials", config.stats.trials, "Independent runs per load level")
+      ->capture_default_str();
+  run->add_option("--confidence", config.stats.confidence, "Level of every confidence interval")
+      ->capture_default_str();
+  run->add_option("--slo", slo_text, "SLOs for goodput, e.g. ttft:500ms,tpot:50ms,e2e:5s");
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
@@ -338,7 +347,11 @@ int main(int argc, char** argv) {
                       "Write each event's write time (monotonic ns) per request id to this file");
   add_sim_model_options(*sim_cmd, serve_opts, "");
 
+  int compare_exit = 0;
+  auto* compare_cmd = cli::add_compare_command(app, compare_exit);
+
   CLI11_PARSE(app, argc, argv);
+  if (*compare_cmd) return compare_exit;
   raise_open_file_limit();
 
   if (*sim_cmd) return sim_command(serve_opts);
@@ -352,6 +365,14 @@ int main(int argc, char** argv) {
   config.load.mode = *load_mode_from_string(mode);
   if (!config.load.request_rates.empty() && !run->count("--mode")) config.load.mode = LoadMode::rate;
   config.load.arrival = *arrival_from_string(arrival);
+  if (!slo_text.empty()) {
+    std::string err;
+    config.stats.slos = parse_slos(slo_text, &err);
+    if (config.stats.slos.empty()) {
+      std::cerr << "splleed: " << err << "\n";
+      return 2;
+    }
+  }
   if (run->count("--max-concurrency")) config.load.max_concurrency = max_concurrency;
   if (run->count("--ramp-up")) {
     config.load.ramp = RampConfig{ramp_start_rate, static_cast<Nanos>(ramp_up_s * 1e9),

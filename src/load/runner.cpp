@@ -693,11 +693,11 @@ BenchmarkResult Runner::run() {
         ramp_records.push_back(r);
         ramp_records.back().ramp_up = false;  // summarize() skips ramp-up records
       }
-      run.ramp_up = metrics::summarize(ramp_records, start, steady_start);
+      run.ramp_up = metrics::summarize(ramp_records, start, steady_start, config_.stats);
     }
     run.client_health = assess_client_health(phase_out, records, run.request_rate);
     for (auto& r : records) run.requests.push_back(std::move(r));
-    run.summary = metrics::summarize(run.requests, steady_start, window_end);
+    run.summary = metrics::summarize(run.requests, steady_start, window_end, config_.stats);
     result.runs.push_back(std::move(run));
   }
   if (stop_requested_) {
