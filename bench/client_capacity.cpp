@@ -312,12 +312,14 @@ void print_row(const char* who, int streams, const Measure& m) {
 int main(int argc, char** argv) {
   CLI::App app{"client_capacity: splleed's streaming client against a minimal reference loop"};
   std::vector<int> levels = {1, 100, 1000, 5000};
-  int tokens = 64, per_stream = 2;
+  int tokens = 64, min_events = 5000;
   double target_rate = 40000;
   std::string bin = SPLLEED_BIN;
   app.add_option("--levels", levels, "Concurrent streams per level")->delimiter(',');
   app.add_option("--tokens", tokens, "Tokens per request")->capture_default_str();
-  app.add_option("--requests-per-stream", per_stream, "Requests per stream")->capture_default_str();
+  app.add_option("--min-events", min_events,
+                 "Token events per client and level at least (sets requests per stream)")
+      ->capture_default_str();
   app.add_option("--target-rate", target_rate,
                  "Token events/s the simulator is paced to (sets its ITL)")
       ->capture_default_str();
@@ -328,8 +330,10 @@ int main(int argc, char** argv) {
   fmt::print("{:>8} {:>9} {:>12} {:>14} {:>12} {:>12} {:>12} {:>10}\n", "streams", "client",
              "events/s", "cpu_us/event", "delay_p50us", "delay_p99us", "KiB/stream", "unmatched");
   for (int n : levels) {
-    // ITL chosen so that the simulator produces about target_rate events/s (10 ms at least).
-    double itl_ms = std::max(10.0, n / target_rate * 1e3);
+    // ITL chosen so that the simulator produces about target_rate events/s (1 ms at least), and
+    // enough requests per stream that fixed start-up costs do not dominate the per-event figures.
+    double itl_ms = std::max(1.0, n / target_rate * 1e3);
+    int per_stream = std::max(2, (min_events + n * tokens - 1) / (n * tokens));
     auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
     auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms);
     print_row("reference", n, ref);

@@ -51,8 +51,25 @@ std::string failures(const RunSummary& s) {
   return text.empty() ? "none" : text;
 }
 
-// The table and footer lines of one summary.
-void write_summary(const RunSummary& s, std::ostream& out) {
+// "p99 0.12 ms" of a health summary; "n/a" without samples.
+std::string p99(const MetricSummary& v) {
+  return v.count == 0 ? std::string("n/a") : fmt::format("p99 {:.2f} ms", v.p99);
+}
+
+// One line on whether the client kept up; the verdict, when there is one, heads the run instead.
+std::string health_line(const ClientHealth& h, bool open_loop) {
+  std::string text;
+  if (open_loop && h.requested_rate > 0)
+    text = fmt::format("delivered {:.1f} of {:.1f} req/s, ", h.delivered_rate, h.requested_rate);
+  text += fmt::format("schedule lag {}, loop wake-up {}, worker CPU", p99(h.schedule_lag),
+                      p99(h.wakeup_delay));
+  if (h.worker_cpu.empty()) text += " n/a";
+  for (double cpu : h.worker_cpu) text += fmt::format(" {:.0f}%", cpu * 100.0);
+  return fmt::format("  {:<26}{}\n", "client:", text);
+}
+
+// The table and footer lines of one summary; `health` is given for the steady state only.
+void write_summary(const RunSummary& s, const std::string& health, std::ostream& out) {
   std::vector<Row> rows;
   rows.push_back({"(ms)", "count", "mean", "p50", "p90", "p99", "max"});
   for (Metric m : kConsoleMetrics) {
@@ -74,6 +91,7 @@ void write_summary(const RunSummary& s, std::ostream& out) {
                        s.good_fraction.value_or(0) * 100.0, s.requests_good.value_or(0),
                        s.requests_sent);
   }
+  out << health;
   out << fmt::format("  {:<26}{}\n", "token counts from:",
                      s.tokens_from_usage ? "usage" : "counted events");
   out << fmt::format("  {:<26}{}\n", "failures:", failures(s));
@@ -88,11 +106,17 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
   const std::string name =
       show_trial ? fmt::format("{} (trial {})", run.label, run.trial) : run.label;
   out << fmt::format("{}: {}\n", name, counts(run.summary));
-  write_summary(run.summary, out);
+  // Above the table, so that nobody reads the figures without the warning.
+  if (run.client_health.client_limited) {
+    const std::string& verdict = run.client_health.verdict;
+    out << "  ! " << (verdict.empty() ? "The client may have limited these results." : verdict)
+        << '\n';
+  }
+  write_summary(run.summary, health_line(run.client_health, run.mode == LoadMode::rate), out);
   if (run.ramp_up) {
     out << fmt::format("\n{} ramp-up (not in the figures above): {}\n", name,
                        counts(*run.ramp_up));
-    write_summary(*run.ramp_up, out);
+    write_summary(*run.ramp_up, std::string(), out);
   }
 }
 

@@ -1,5 +1,6 @@
 // CSV views of a result (docs/results-format.md): numbers in shortest round-trip form, no locale,
 // LF line ends, RFC 4180 quoting. An empty cell means "no value".
+#include <algorithm>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -44,10 +45,23 @@ std::string relative_ms(const std::optional<Nanos>& t, Nanos origin) {
 
 namespace {
 
-// The ten metric rows of one summary; `run_prefix` holds the cells before `metric`.
+// The client-health cells of a run (the last five columns). Figures without a value (no rate
+// asked, no samples, no worker) stay empty.
+std::string health_columns(const ClientHealth& h) {
+  const auto p99 = [](const MetricSummary& v) { return v.count == 0 ? std::string() : num(v.p99); };
+  const std::string max_cpu =
+      h.worker_cpu.empty() ? std::string()
+                           : num(*std::max_element(h.worker_cpu.begin(), h.worker_cpu.end()));
+  return fmt::format("{},{},{},{},{}", h.client_limited ? "true" : "false",
+                     h.requested_rate > 0 ? num(h.delivered_rate) : std::string(),
+                     p99(h.schedule_lag), p99(h.wakeup_delay), max_cpu);
+}
+
+// The ten metric rows of one summary; `run_prefix` holds the cells before `metric`, `health` the
+// run's client-health cells.
 void write_summary_rows(const std::string& run_prefix, std::string_view phase,
                         const std::optional<double>& request_rate, const RunSummary& s,
-                        std::ostream& out) {
+                        const std::string& health, std::ostream& out) {
   // Run-level figures repeat on each of the run's rows, so that every row stands alone.
   const std::string run_columns = fmt::format(
       "{},{},{},{},{},{},{},{},{},{},{},{}", phase,
@@ -73,8 +87,8 @@ void write_summary_rows(const std::string& run_prefix, std::string_view phase,
     std::string intervals;
     for (const PercentileInterval& ci : v.intervals)
       intervals += ci.supported ? fmt::format(",{},{}", num(ci.lo), num(ci.hi)) : std::string(",,");
-    out << fmt::format("{},{},{},{},{},{}{},{}\n", run_prefix, to_string(m), v.count, stats,
-                       run_columns, num(s.confidence), intervals, goodput_columns);
+    out << fmt::format("{},{},{},{},{},{}{},{},{}\n", run_prefix, to_string(m), v.count, stats,
+                       run_columns, num(s.confidence), intervals, goodput_columns, health);
   }
 }
 
@@ -86,13 +100,17 @@ void write_csv_summary(const BenchmarkResult& result, std::ostream& out) {
          "requests_failed,requests_per_s,output_tokens_per_s,total_tokens_per_s,output_tokens,"
          "prompt_tokens,token_source,confidence,p50_lo_ms,p50_hi_ms,p90_lo_ms,p90_hi_ms,p95_lo_ms,"
          "p95_hi_ms,p99_lo_ms,p99_hi_ms,p999_lo_ms,p999_hi_ms,requests_good,goodput_per_s,"
-         "good_fraction\n";
+         "good_fraction,client_limited,delivered_rate,schedule_lag_p99_ms,wakeup_delay_p99_ms,"
+         "max_worker_cpu\n";
   for (std::size_t i = 0; i < result.runs.size(); ++i) {
     const RunResult& run = result.runs[i];
     const std::string prefix =
         fmt::format("{},{},{},{}", i, csv(run.label), run.concurrency, run.trial);
-    write_summary_rows(prefix, "steady", run.request_rate, run.summary, out);
-    if (run.ramp_up) write_summary_rows(prefix, "ramp_up", run.request_rate, *run.ramp_up, out);
+    // Client health describes the whole run, so it repeats on the ramp-up rows too.
+    const std::string health = health_columns(run.client_health);
+    write_summary_rows(prefix, "steady", run.request_rate, run.summary, health, out);
+    if (run.ramp_up)
+      write_summary_rows(prefix, "ramp_up", run.request_rate, *run.ramp_up, health, out);
   }
 }
 

@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, kMetricCount> kMetricDefinitions = {
     "worst stall: a request's largest gap between consecutive token events; one sample per request",
 };
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kGeneral = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kGeneral = {{
     {"units",
      "latencies in milliseconds; timestamps in nanoseconds relative to clock.monotonic_origin_ns"},
     {"population",
@@ -42,6 +42,11 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kGeneral
     {"good_fraction", "those requests / all measured requests sent, failed ones included"},
     {"aggregates", "per load level over its trials: mean of the per-trial figures, Student-t "
                    "interval at the configured confidence, coefficient of variation (std/mean)"},
+    {"client_health",
+     "whether the client kept up: requested and delivered dispatch rate (open loop, requests/s) "
+     "and schedule lag (ms) over the steady-state requests; lateness of a 5 ms probe timer on "
+     "each event loop (ms) and CPU time / wall time per worker thread over the measurement phase; "
+     "client_limited and verdict say when the client may have limited the results"},
 }};
 
 }  // namespace

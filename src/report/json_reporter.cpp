@@ -204,6 +204,21 @@ ordered_json summary_json(const RunSummary& s, Nanos origin) {
   return out;
 }
 
+// requested_rate is null when no rate was asked (closed loop); 0 is never a valid target, so the
+// null reads back as 0 without loss.
+ordered_json health_json(const ClientHealth& h) {
+  ordered_json out;
+  out["requested_rate"] =
+      h.requested_rate != 0 ? ordered_json(h.requested_rate) : ordered_json(nullptr);
+  out["delivered_rate"] = h.delivered_rate;
+  out["schedule_lag"] = metric_json(h.schedule_lag);
+  out["wakeup_delay"] = metric_json(h.wakeup_delay);
+  out["worker_cpu"] = h.worker_cpu;
+  out["client_limited"] = h.client_limited;
+  out["verdict"] = h.verdict;
+  return out;
+}
+
 ordered_json request_json(const RequestRecord& r, Nanos origin) {
   ordered_json out;
   out["index"] = r.index;
@@ -259,6 +274,7 @@ ordered_json build(const BenchmarkResult& result) {
     r["trial"] = run.trial;
     r["summary"] = summary_json(run.summary, origin);
     r["ramp_up"] = run.ramp_up ? summary_json(*run.ramp_up, origin) : ordered_json(nullptr);
+    r["client_health"] = health_json(run.client_health);
     ordered_json requests = ordered_json::array();
     for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
     r["requests"] = std::move(requests);
@@ -605,6 +621,21 @@ RunSummary summary_from(const Node& n, Nanos origin) {
   return s;
 }
 
+ClientHealth health_from(const Node& n) {
+  ClientHealth h;
+  h.requested_rate = n.optional_number("requested_rate").value_or(0);
+  h.delivered_rate = n.number("delivered_rate");
+  h.schedule_lag = metric_from(n.object("schedule_lag"));
+  h.wakeup_delay = metric_from(n.object("wakeup_delay"));
+  const json& cpu = n.array("worker_cpu");
+  h.worker_cpu.reserve(cpu.size());
+  for (std::size_t i = 0; i < cpu.size(); ++i)
+    h.worker_cpu.push_back(Node::as_number(cpu[i], index_path(join(n.path(), "worker_cpu"), i)));
+  h.client_limited = n.boolean("client_limited");
+  h.verdict = n.string("verdict");
+  return h;
+}
+
 RequestRecord request_from(const Node& n, Nanos origin) {
   RequestRecord r;
   r.index = n.integer<std::uint64_t>("index");
@@ -690,6 +721,8 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     run.trial = n.integer<std::int32_t>("trial");
     run.summary = summary_from(n.object("summary"), origin);
     if (!n.is_null("ramp_up")) run.ramp_up = summary_from(n.object("ramp_up"), origin);
+    // Absent in files written before client health was recorded: the defaults apply.
+    if (n.has("client_health")) run.client_health = health_from(n.object("client_health"));
     const json& requests = n.array("requests");
     run.requests.reserve(requests.size());
     for (std::size_t k = 0; k < requests.size(); ++k)

@@ -88,5 +88,50 @@ TEST(Console, TokenSourceAndThroughputLines) {
   EXPECT_THAT(text, HasSubstr("token counts from:        counted events\n"));
 }
 
+TEST(Console, LimitedRunCarriesTheVerdictDirectlyUnderItsHeading) {
+  BenchmarkResult r = testing::rich_result();
+  r.interrupted = false;
+  const std::string text = console(r);
+  const std::string& verdict = r.runs[1].client_health.verdict;
+  EXPECT_THAT(text, HasSubstr("concurrency=4 (trial 1): 2/4 requests ok, window 0.040 s\n  ! " +
+                              verdict + "\n  (ms) "));
+  // Only the limited run has a verdict line.
+  EXPECT_EQ(text.find("  ! "), text.rfind("  ! "));
+  EXPECT_THAT(text, HasSubstr("concurrency=1 (trial 0): 2/3 requests ok, window 0.120 s\n  (ms) "));
+}
+
+TEST(Console, LimitedWithoutASentenceStillWarns) {
+  RunSummary s;
+  BenchmarkResult r = one_run(s);
+  r.runs[0].client_health.client_limited = true;
+  EXPECT_THAT(console(r), HasSubstr(": 0/0 requests ok, window 0.000 s\n"
+                                    "  ! The client may have limited these results.\n  (ms)"));
+}
+
+TEST(Console, HealthLineFollowsTheThroughputs) {
+  const std::string text = console(testing::rich_result());
+  EXPECT_THAT(text, HasSubstr("total token throughput:   183.33 tok/s\n"
+                              "  client:                   schedule lag p99 0.15 ms, loop wake-up "
+                              "p99 0.08 ms, worker CPU 12% 9%\n"));
+  EXPECT_THAT(text, HasSubstr("loop wake-up p99 7.50 ms, worker CPU 95% 41%\n"));
+  EXPECT_THAT(text, Not(HasSubstr("delivered")));  // closed loop: no rate was asked
+}
+
+TEST(Console, OpenLoopHealthLineStatesTheDeliveredRateOnce) {
+  const std::string text = console(testing::open_loop_result());
+  EXPECT_THAT(text, HasSubstr("  client:                   delivered 2.4 of 2.5 req/s, "
+                              "schedule lag p99 "));
+  // The ramp-up block has no health line of its own.
+  EXPECT_EQ(text.find("  client:"), text.rfind("  client:"));
+  EXPECT_LT(text.find("  client:"), text.find("ramp-up (not in the figures above)"));
+}
+
+TEST(Console, HealthWithoutSamplesSaysNotAvailable) {
+  RunSummary s;
+  EXPECT_THAT(console(one_run(s)),
+              HasSubstr("  client:                   schedule lag n/a, loop wake-up n/a, "
+                        "worker CPU n/a\n"));
+}
+
 }  // namespace
 }  // namespace splleed::report

@@ -112,6 +112,37 @@ TEST(CsvSummary, MetricWithoutSamplesHasEmptyCells) {
   for (std::size_t c = 6; c <= 14; ++c) EXPECT_EQ(rows[1][c], "") << c;
 }
 
+TEST(CsvSummary, ClientHealthColumnsComeLastOnEveryRow) {
+  const auto rows = rows_of(testing::rich_result(), write_csv_summary);
+  const auto& header = rows[0];
+  ASSERT_GE(header.size(), 5u);
+  EXPECT_THAT(std::vector<std::string>(header.end() - 6, header.end()),
+              ElementsAre("good_fraction", "client_limited", "delivered_rate",
+                          "schedule_lag_p99_ms", "wakeup_delay_p99_ms", "max_worker_cpu"));
+  const auto last5 = [](const std::vector<std::string>& row) {
+    return std::vector<std::string>(row.end() - 5, row.end());
+  };
+  for (std::size_t k = 0; k < kMetricCount; ++k) {
+    ASSERT_EQ(rows[1 + k].size(), header.size());
+    // Closed loop: no rate was asked, so delivered_rate is empty.
+    EXPECT_THAT(last5(rows[1 + k]), ElementsAre("false", "", "0.15", "0.08", "0.12"));
+    EXPECT_THAT(last5(rows[1 + kMetricCount + k]), ElementsAre("true", "", "0.15", "7.5", "0.95"));
+  }
+}
+
+TEST(CsvSummary, OpenLoopHealthRepeatsOnTheRampUpRows) {
+  const auto rows = rows_of(testing::open_loop_result(), write_csv_summary);
+  const auto& header = rows[0];
+  const auto col = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  ASSERT_LT(col("delivered_rate"), header.size());
+  for (std::size_t row = 1; row < rows.size(); ++row) {
+    EXPECT_EQ(rows[row][col("delivered_rate")], "2.41");
+    EXPECT_EQ(rows[row][col("max_worker_cpu")], "0.031");
+  }
+}
+
 TEST(CsvRequests, QuotesCommasQuotesAndNewlines) {
   const auto rows = rows_of(testing::rich_result(), write_csv_requests);
   ASSERT_EQ(rows.size(), 1u + 8u);

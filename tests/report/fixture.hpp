@@ -44,6 +44,33 @@ inline RequestRecord ok_request(std::uint64_t index, std::int64_t scheduled_us,
   return r;
 }
 
+// A wake-up delay summary (ms) of `n` probe samples; p50 carries a supported interval so that its
+// round trip is checked too.
+inline MetricSummary wakeup_summary(std::size_t n, double p50, double p99) {
+  MetricSummary s;
+  s.count = n;
+  s.mean = p50 * 1.25;
+  s.std = p50 / 3;
+  s.min = p50 / 4;
+  s.p50 = p50;
+  s.p90 = (p50 + p99) / 2;
+  s.p95 = (p50 + 3 * p99) / 4;
+  s.p99 = p99;
+  s.p999 = p99 * 1.5;
+  s.max = p99 * 2;
+  s.intervals[0] = {p50 * 0.9, p50 * 1.1, true, 6};
+  return s;
+}
+
+// The client kept up: quiet event loops, lightly loaded workers.
+inline ClientHealth healthy_client(const MetricSummary& schedule_lag) {
+  ClientHealth h;
+  h.schedule_lag = schedule_lag;
+  h.wakeup_delay = wakeup_summary(24, 0.05, 0.08);
+  h.worker_cpu = {0.12, 0.09};
+  return h;
+}
+
 inline BenchmarkResult rich_result() {
   BenchmarkResult b;
   RunConfig& c = b.config;
@@ -116,6 +143,7 @@ inline BenchmarkResult rich_result() {
     r0.requests.push_back(failed);
   }
   r0.summary = metrics::summarize(r0.requests, at_us(40'000), at_us(160'000));
+  r0.client_health = healthy_client(r0.summary[Metric::schedule_lag]);
 
   // Run 1: four slots, second trial, a timeout and a request cut off by the stop.
   RunResult r1;
@@ -158,6 +186,14 @@ inline BenchmarkResult rich_result() {
     r1.requests.push_back(cut);
   }
   r1.summary = metrics::summarize(r1.requests, at_us(200'000), at_us(240'000));
+  // The client was the bottleneck: a late event loop and a saturated worker.
+  r1.client_health.schedule_lag = r1.summary[Metric::schedule_lag];
+  r1.client_health.wakeup_delay = wakeup_summary(30, 1.5, 7.5);
+  r1.client_health.worker_cpu = {0.95, 0.41};
+  r1.client_health.client_limited = true;
+  r1.client_health.verdict =
+      "The client may have limited these results: its event loop woke 7.5 ms late at p99; "
+      "worker 0 was busy 95% of the time.";
 
   b.runs.push_back(std::move(r0));
   b.runs.push_back(std::move(r1));
@@ -212,6 +248,10 @@ inline BenchmarkResult open_loop_result() {
     }
   run.ramp_up = metrics::summarize(ramp_records, at_us(20'000), at_us(50'000));
   run.summary = metrics::summarize(run.requests, at_us(50'000), at_us(140'000));
+  run.client_health = healthy_client(run.summary[Metric::schedule_lag]);
+  run.client_health.requested_rate = 2.5;
+  run.client_health.delivered_rate = 2.41;
+  run.client_health.worker_cpu = {0.031};
   b.runs = {run};
   return b;
 }

@@ -118,6 +118,17 @@ void expect_same(const RunSummary& s, const RunSummary& t) {
   EXPECT_EQ(s.good_fraction, t.good_fraction);
 }
 
+void expect_same(const ClientHealth& a, const ClientHealth& b) {
+  SCOPED_TRACE("client health");
+  EXPECT_EQ(a.requested_rate, b.requested_rate);
+  EXPECT_EQ(a.delivered_rate, b.delivered_rate);
+  expect_same(a.schedule_lag, b.schedule_lag, "schedule_lag");
+  expect_same(a.wakeup_delay, b.wakeup_delay, "wakeup_delay");
+  EXPECT_EQ(a.worker_cpu, b.worker_cpu);
+  EXPECT_EQ(a.client_limited, b.client_limited);
+  EXPECT_EQ(a.verdict, b.verdict);
+}
+
 void expect_same(const RunResult& a, const RunResult& b) {
   SCOPED_TRACE("run " + a.label);
   EXPECT_EQ(a.label, b.label);
@@ -131,6 +142,7 @@ void expect_same(const RunResult& a, const RunResult& b) {
     SCOPED_TRACE("ramp-up");
     expect_same(*a.ramp_up, *b.ramp_up);
   }
+  expect_same(a.client_health, b.client_health);
   ASSERT_EQ(a.requests.size(), b.requests.size());
   for (std::size_t i = 0; i < a.requests.size(); ++i) expect_same(a.requests[i], b.requests[i]);
 }
@@ -271,6 +283,62 @@ TEST(JsonRoundTrip, OpenLoopWithRampUp) {
   EXPECT_EQ(once["runs"][0]["requests"][1]["ramp_up"], true);
   EXPECT_EQ(once["config"]["load"]["ramp"]["shape"], "exponential");
   EXPECT_TRUE(to_json(rich_result())["runs"][0]["ramp_up"].is_null());
+}
+
+TEST(JsonRoundTrip, ClientHealthSurvives) {
+  BenchmarkResult a = rich_result();
+  ASSERT_TRUE(a.runs[1].client_health.client_limited);
+  // Doubles without a short decimal form, to prove the trip is exact.
+  a.runs[0].client_health.worker_cpu = {1.0 / 3.0, 0.1 + 0.2, 0.0};
+  a.runs[1].client_health.wakeup_delay.p99 = 7.000000000000001;
+  expect_round_trip(a);
+  expect_round_trip(testing::open_loop_result());
+  const json once = to_json(a);
+  EXPECT_EQ(to_json(from_json(once)), once);
+}
+
+TEST(JsonSchema, ClientHealthFields) {
+  const json closed = to_json(rich_result());
+  const json& healthy = closed["runs"][0]["client_health"];
+  EXPECT_TRUE(healthy["requested_rate"].is_null());  // closed loop: no rate was asked
+  EXPECT_EQ(healthy["delivered_rate"], 0);
+  EXPECT_EQ(healthy["schedule_lag"], closed["runs"][0]["summary"]["metrics"]["schedule_lag"]);
+  EXPECT_EQ(healthy["wakeup_delay"]["count"], 24);
+  EXPECT_EQ(healthy["wakeup_delay"]["p99"], 0.08);
+  EXPECT_EQ(healthy["wakeup_delay"]["intervals"]["p50"]["min_samples"], 6);
+  EXPECT_EQ(healthy["worker_cpu"], json::array({0.12, 0.09}));
+  EXPECT_EQ(healthy["client_limited"], false);
+  EXPECT_EQ(healthy["verdict"], "");
+  const json& limited = closed["runs"][1]["client_health"];
+  EXPECT_EQ(limited["client_limited"], true);
+  EXPECT_THAT(limited["verdict"].get<std::string>(),
+              ::testing::StartsWith("The client may have limited these results: "));
+  EXPECT_TRUE(closed["definitions"].contains("client_health"));
+
+  const json open = to_json(testing::open_loop_result());
+  EXPECT_EQ(open["runs"][0]["client_health"]["requested_rate"], 2.5);
+  EXPECT_EQ(open["runs"][0]["client_health"]["delivered_rate"], 2.41);
+
+  // Schema order: after the summaries, before the (long) request list.
+  std::ostringstream out;
+  write_json(rich_result(), out);
+  const std::string text = out.str();
+  const auto health = text.find("\"client_health\":{\"requested_rate\":null,\"delivered_rate\":0.0,");
+  ASSERT_NE(health, std::string::npos);
+  EXPECT_LT(text.find("\"ramp_up\":null"), health);
+  EXPECT_LT(health, text.find("\"requests\":[{"));
+}
+
+TEST(JsonRoundTrip, FilesWithoutClientHealthStillRead) {
+  json j = to_json(rich_result());
+  for (auto& run : j["runs"]) run.erase("client_health");
+  const BenchmarkResult b = from_json(j);
+  const ClientHealth& h = b.runs[1].client_health;
+  EXPECT_FALSE(h.client_limited);
+  EXPECT_TRUE(h.verdict.empty());
+  EXPECT_TRUE(h.worker_cpu.empty());
+  EXPECT_EQ(h.wakeup_delay.count, 0U);
+  EXPECT_EQ(h.requested_rate, 0);
 }
 
 TEST(JsonRoundTrip, OptionalConfigFieldsTheOtherWayRound) {
@@ -519,6 +587,21 @@ TEST(FromJsonErrors, NameTheField) {
     json j = good;
     j["runs"][1] = "run";
     expect_error(j, "runs[1]: expected an object");
+  }
+  {
+    json j = good;
+    j["runs"][1]["client_health"]["worker_cpu"][1] = "busy";
+    expect_error(j, "runs[1].client_health.worker_cpu[1]: expected a number");
+  }
+  {
+    json j = good;
+    j["runs"][0]["client_health"]["wakeup_delay"].erase("p99");
+    expect_error(j, "runs[0].client_health.wakeup_delay.p99: missing field");
+  }
+  {
+    json j = good;
+    j["runs"][0]["client_health"]["client_limited"] = "no";
+    expect_error(j, "runs[0].client_health.client_limited: expected true or false");
   }
 }
 
