@@ -68,6 +68,17 @@ void raise_open_file_limit() {
   }
 }
 
+// Blocks the signals SignalWatcher handles before any thread starts, so every thread inherits the
+// mask and only the watcher's sigwait ever sees them.
+void block_handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM"; }
 
 // Writes `path` through a temporary file and a rename, so a crash never leaves half a file.
@@ -124,6 +135,7 @@ struct SimOptions {
     c.seed = seed;
     c.model = model;
     c.send_log_path = send_log;
+    c.record_send_log = !send_log.empty();
     return c;
   }
 };
@@ -159,6 +171,7 @@ const std::vector<std::string> kDefaultPrompts = {
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
                 bool use_sim, const SimOptions& sim_opts, double duration_s) {
   if (duration_s > 0) config.load.duration = static_cast<Nanos>(duration_s * 1e9);
+  block_handled_signals();
   MonotonicClock clock;
   std::optional<sim::SimServer> sim_server;
   if (use_sim) {
@@ -227,6 +240,7 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
 }
 
 int sim_command(const SimOptions& opts) {
+  block_handled_signals();
   auto config = opts.to_config();
   if (auto err = sim::validate(config); !err.empty()) {
     std::cerr << "splleed sim: " << err << "\n";
