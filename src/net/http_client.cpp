@@ -52,10 +52,10 @@ std::string_view to_string(TransportError e) noexcept {
 namespace {
 
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
-// Per-connection buffers: 32 KiB in all, so thousands of concurrent streams stay cheap. Token
+// Per-connection buffers: 16 KiB in all, so thousands of concurrent streams stay cheap. Token
 // streams arrive a few hundred bytes per read; a larger body just takes more reads.
-constexpr std::size_t kReadBufferSize = 16 * 1024;  // bytes asked of one socket read
-constexpr std::size_t kBodyBufferSize = 16 * 1024;  // de-chunked body bytes per on_body call
+constexpr std::size_t kReadBufferSize = 8 * 1024;   // bytes asked of one socket read
+constexpr std::size_t kBodyBufferSize = 8 * 1024;   // de-chunked body bytes per on_body call
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr std::size_t kGetBodyLimit = 64 * 1024 * 1024;
 
