@@ -72,7 +72,8 @@ class Runner {
 // (open loop) the delivered rate, with a verdict sentence when the client may have been the limit.
 ClientHealth assess_client_health(const Runner::PhaseOutput& phase,
                                   const std::vector<RequestRecord>& records,
-                                  std::optional<double> requested_rate);
+                                  std::optional<double> requested_rate,
+                                  std::optional<std::int32_t> max_concurrency = std::nullopt);
 
 // The order in which prompts are used: a seeded permutation of [0, n), cycled. Platform-independent
 // (the standard shuffle and distributions are implementation-defined, so this one is spelled out).

@@ -107,7 +107,7 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
       show_trial ? fmt::format("{} (trial {})", run.label, run.trial) : run.label;
   out << fmt::format("{}: {}\n", name, counts(run.summary));
   // Above the table, so that nobody reads the figures without the warning.
-  if (run.client_health.client_limited) {
+  if (run.client_health.client_limited || !run.client_health.verdict.empty()) {
     const std::string& verdict = run.client_health.verdict;
     out << "  ! " << (verdict.empty() ? "The client may have limited these results." : verdict)
         << '\n';
