@@ -18,11 +18,8 @@
 #include <thread>
 
 #include "compare_command.hpp"
-#include "load/runner.hpp"
-#include "metrics/trials.hpp"
 #include "report/reporters.hpp"
-#include "sim/sim_server.hpp"
-#include "splleed/environment.hpp"
+#include "session/session.hpp"
 #include "splleed/version.hpp"
 
 namespace {
@@ -161,66 +158,26 @@ void add_sim_model_options(CLI::App& app, SimOptions& s, const std::string& pref
       ->capture_default_str();
 }
 
-const std::vector<std::string> kDefaultPrompts = {
-    "Explain quantum computing in simple terms.",
-    "Write a short poem about the sea.",
-    "What are the main causes of inflation?",
-    "Summarise the plot of Hamlet in three sentences.",
-};
-
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
                 bool use_sim, const SimOptions& sim_opts, double duration_s) {
   if (duration_s > 0) config.load.duration = static_cast<Nanos>(duration_s * 1e9);
   block_handled_signals();
   MonotonicClock clock;
-  std::optional<sim::SimServer> sim_server;
-  if (use_sim) {
-    auto sc = sim_opts.to_config();
-    sc.port = 0;
-    sc.host = "127.0.0.1";
-    if (auto err = sim::validate(sc); !err.empty()) {
-      std::cerr << "splleed: " << err << "\n";
-      return 2;
-    }
-    sim_server.emplace(sc, clock);
-    try {
-      auto port = sim_server->start();
-      config.target.base_url = fmt::format("http://127.0.0.1:{}", port);
-    } catch (const std::exception& e) {
-      std::cerr << "splleed: cannot start the simulated engine: " << e.what() << "\n";
-      return 2;
-    }
-    if (config.prompts.empty()) config.prompts = kDefaultPrompts;
-    std::cerr << "splleed: simulated engine on " << config.target.base_url << "\n";
-  }
-  if (auto err = validate(config); !err.empty()) {
-    std::cerr << "splleed: " << err << "\n";
-    return 2;
-  }
-
-  const Nanos origin = clock.now();
+  session::SessionOptions options;
+  options.config = std::move(config);
+  if (use_sim) options.embedded_sim = sim_opts.to_config();
+  options.log = [](const std::string& line) { std::cerr << "splleed: " << line << "\n"; };
+  session::Session session(std::move(options), clock);
   BenchmarkResult result;
-  load::Runner runner(config, clock, [](const std::string& line) {
-    std::cerr << "splleed: " << line << "\n";
-  });
   {
-    SignalWatcher signals([&](int sig) { runner.stop("interrupted by " + signal_name(sig)); });
-    load::TargetInfo info;
+    SignalWatcher signals([&](int sig) { session.stop("interrupted by " + signal_name(sig)); });
     try {
-      info = runner.preflight();
-    } catch (const load::TargetError& e) {
+      result = session.run();
+    } catch (const session::SessionError& e) {
       std::cerr << "splleed: " << e.what() << "\n";
       return 2;
     }
-    result = runner.run();
-    result.environment = capture_host_environment();
-    result.environment.target_url = use_sim ? "embedded simulator" : config.target.base_url;
-    result.environment.served_model = info.served_model;
   }
-  if (sim_server) sim_server->stop();
-  result.clock = make_clock_info(origin);
-  metrics::aggregate_trials(result);
-  result.config.target.model = runner.config().target.model;
 
   report::write_console(result, std::cout);
   std::cout.flush();

@@ -280,6 +280,7 @@ struct PhaseContext {
   std::vector<std::uint32_t> order;
   std::string auth;
   const std::atomic<bool>& stop;
+  const RecordSink& record_sink;
 };
 
 // A worker thread's share of a phase. Only its own thread touches it once started.
@@ -389,6 +390,7 @@ class Worker {
     auto tr = co_await client_.post_stream(ctx_.path, header_span,
                                            ctx_.bodies[rec.prompt_index], handler);
     handler.finish(tr, ctx_.stop.load());
+    if (ctx_.record_sink) ctx_.record_sink(rec);
   }
 
   void start_open(std::size_t i) {
@@ -442,7 +444,7 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
                    prompt_order(config_.prompts.size(), config_.load.seed),
                    config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key,
-                   stop_requested_};
+                   stop_requested_, record_sink_};
   ctx.bodies.reserve(config_.prompts.size());
   for (const auto& prompt : config_.prompts)
     ctx.bodies.push_back(adapter->build_body({config_.target.model, prompt, config_.sampling}));

@@ -28,6 +28,11 @@ struct TargetError : std::runtime_error {
 
 struct PhasePlan;
 
+// Receives each sent request's record as it finishes (warm-up ones too: see record.warmup), on the
+// worker thread that ran it, before the next request on that worker starts. Must be thread-safe
+// and quick (copy and hand off); it is never called per token.
+using RecordSink = std::function<void(const RequestRecord&)>;
+
 class Runner {
  public:
   // `log` receives progress lines (one per phase), never called per request.
@@ -48,6 +53,9 @@ class Runner {
 
   const RunConfig& config() const noexcept { return config_; }
 
+  // Set before run().
+  void set_record_sink(RecordSink sink) { record_sink_ = std::move(sink); }
+
   // What one phase produced: its records and the client's own health figures.
   struct PhaseOutput {
     std::vector<RequestRecord> records;
@@ -62,6 +70,7 @@ class Runner {
   RunConfig config_;
   const Clock& clock_;
   std::function<void(const std::string&)> log_;
+  RecordSink record_sink_;
   std::atomic<bool> stop_requested_{false};
   std::mutex stop_mutex_;
   std::string stop_reason_;

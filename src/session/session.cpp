@@ -1,0 +1,85 @@
+#include "session/session.hpp"
+
+#include <fmt/format.h>
+
+#include "metrics/trials.hpp"
+#include "splleed/environment.hpp"
+
+namespace splleed::session {
+
+const std::vector<std::string>& default_sim_prompts() {
+  static const std::vector<std::string> prompts = {
+      "Explain quantum computing in simple terms.",
+      "Write a short poem about the sea.",
+      "What are the main causes of inflation?",
+      "Summarise the plot of Hamlet in three sentences.",
+  };
+  return prompts;
+}
+
+Session::Session(SessionOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {
+  if (!options_.log) options_.log = [](const std::string&) {};
+}
+
+void Session::stop(std::string reason) {
+  std::lock_guard lock(mutex_);
+  if (runner_) {
+    runner_->stop(std::move(reason));
+  } else if (!pending_stop_) {
+    pending_stop_ = std::move(reason);
+  }
+}
+
+BenchmarkResult Session::run() {
+  RunConfig config = options_.config;
+  std::optional<sim::SimServer> sim_server;
+  if (options_.embedded_sim) {
+    sim::SimConfig sc = *options_.embedded_sim;
+    sc.port = 0;
+    sc.host = "127.0.0.1";
+    if (auto err = sim::validate(sc); !err.empty()) throw SessionError(err);
+    if (!config.target.base_url.empty())
+      throw SessionError("an embedded simulator and a target URL exclude each other.");
+    sim_server.emplace(sc, clock_);
+    try {
+      auto port = sim_server->start();
+      config.target.base_url = fmt::format("http://127.0.0.1:{}", port);
+    } catch (const std::exception& e) {
+      throw SessionError(fmt::format("cannot start the simulated engine: {}", e.what()));
+    }
+    if (config.prompts.empty()) config.prompts = default_sim_prompts();
+    options_.log(fmt::format("simulated engine on {}", config.target.base_url));
+  }
+  if (auto err = validate(config); !err.empty()) throw SessionError(err);
+
+  const Nanos origin = clock_.now();
+  load::Runner runner(config, clock_, options_.log);
+  if (options_.on_record) runner.set_record_sink(options_.on_record);
+  load::TargetInfo info;
+  try {
+    info = runner.preflight();
+  } catch (const load::TargetError& e) {
+    throw SessionError(e.what());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    runner_ = &runner;
+    if (pending_stop_) runner.stop(*pending_stop_);
+  }
+  BenchmarkResult result = runner.run();
+  {
+    std::lock_guard lock(mutex_);
+    runner_ = nullptr;
+  }
+  result.environment = capture_host_environment();
+  result.environment.target_url = sim_server ? "embedded simulator" : config.target.base_url;
+  result.environment.served_model = info.served_model;
+  if (sim_server) sim_server->stop();
+  result.clock = make_clock_info(origin);
+  metrics::aggregate_trials(result);
+  result.config.target.model = runner.config().target.model;
+  return result;
+}
+
+}  // namespace splleed::session

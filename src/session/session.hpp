@@ -1,0 +1,59 @@
+#pragma once
+// One benchmark from configuration to result, as the CLI and the Python API both run it: start the
+// embedded simulator when asked, validate, check the target, run every level, capture the
+// environment and aggregate trials. Reporting stays with the caller.
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "load/runner.hpp"
+#include "sim/sim_server.hpp"
+#include "splleed/clock.hpp"
+#include "splleed/config.hpp"
+#include "splleed/result.hpp"
+
+namespace splleed::session {
+
+// The configuration or the target cannot be used; nothing was sent. The message is one sentence
+// naming the culprit and what to fix.
+struct SessionError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Prompts used against the embedded simulator when none are given.
+const std::vector<std::string>& default_sim_prompts();
+
+struct SessionOptions {
+  RunConfig config;
+  // Benchmark an in-process simulator with this configuration (its host and port are chosen here)
+  // instead of config.target.base_url.
+  std::optional<sim::SimConfig> embedded_sim;
+  // Progress lines (one per phase), never per request.
+  std::function<void(const std::string&)> log;
+  // Called on a worker thread as each sent request finishes (see load::RecordSink).
+  load::RecordSink on_record;
+};
+
+class Session {
+ public:
+  Session(SessionOptions options, const Clock& clock);
+
+  // Runs the benchmark. Throws SessionError before anything is sent when the configuration or the
+  // target is unusable. When stopped, returns what finished with result.interrupted set.
+  BenchmarkResult run();
+
+  // Asks the run to stop (any thread; also before run() starts, which then stops at once).
+  void stop(std::string reason);
+
+ private:
+  SessionOptions options_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  load::Runner* runner_ = nullptr;  // guarded by mutex_; set while run() is running
+  std::optional<std::string> pending_stop_;
+};
+
+}  // namespace splleed::session
