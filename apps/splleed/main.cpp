@@ -18,7 +18,9 @@
 #include <thread>
 
 #include "compare_command.hpp"
+#include "load/trace.hpp"
 #include "report/reporters.hpp"
+#include "session/explore.hpp"
 #include "session/session.hpp"
 #include "splleed/version.hpp"
 
@@ -158,8 +160,18 @@ void add_sim_model_options(CLI::App& app, SimOptions& s, const std::string& pref
       ->capture_default_str();
 }
 
+// What `run` executes: the configured levels, a sweep, or an SLO search.
+struct Plan {
+  std::int32_t sweep_points = 0;
+  bool slo_search = false;
+  bool search_concurrency = false;
+  double slo_percentile = 99;
+  double search_tolerance = 0.05;
+  std::int32_t saturation = 256;
+};
+
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
-                bool use_sim, const SimOptions& sim_opts, double duration_s) {
+                bool use_sim, const SimOptions& sim_opts, double duration_s, const Plan& plan) {
   if (duration_s > 0) config.load.duration = static_cast<Nanos>(duration_s * 1e9);
   block_handled_signals();
   MonotonicClock clock;
@@ -172,7 +184,15 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
   {
     SignalWatcher signals([&](int sig) { session.stop("interrupted by " + signal_name(sig)); });
     try {
-      result = session.run();
+      if (plan.slo_search) {
+        result = session::run_slo_search(
+            session, {plan.search_concurrency, plan.slo_percentile, plan.search_tolerance,
+                      plan.saturation});
+      } else if (plan.sweep_points > 0) {
+        result = session::run_sweep(session, {plan.sweep_points, plan.saturation});
+      } else {
+        result = session.run();
+      }
     } catch (const session::SessionError& e) {
       std::cerr << "splleed: " << e.what() << "\n";
       return 2;
@@ -282,7 +302,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--num-requests", num_requests, "Measured requests per level");
   run->add_option("--duration", duration_s, "Measurement time per level (s)");
-  run->add_option("--warmup", config.load.warmup, "Warm-up requests per level (excluded)")
+  std::string warmup_text = "0", trace_path;
+  double time_scale = 1;
+  run->add_option("--warmup", warmup_text,
+                  "Warm-up per level, excluded from metrics: a count (20) or a duration (30s)")
+      ->capture_default_str();
+  run->add_option("--trace", trace_path,
+                  "Replay arrivals from a JSONL trace (timestamp ms; prompt or input_length; "
+                  "output_length; Mooncake hash_ids)");
+  run->add_option("--time-scale", time_scale,
+                  "Trace replay: multiply every timestamp by this (0.5 replays twice as fast)")
       ->capture_default_str();
   run->add_option("--seed", config.load.seed, "Seed for every random choice")->capture_default_str();
   run->add_option("--workers", config.load.workers, "Event-loop threads (0: one per core)")
@@ -302,6 +331,22 @@ int main(int argc, char** argv) {
   run->add_option("--confidence", config.stats.confidence, "Level of every confidence interval")
       ->capture_default_str();
   run->add_option("--slo", slo_text, "SLOs for goodput, e.g. ttft:500ms,tpot:50ms,e2e:5s");
+  std::int32_t sweep_points = 0, saturation = 256;
+  bool slo_search = false;
+  double slo_percentile = 99, search_tolerance = 0.05;
+  run->add_option("--sweep", sweep_points,
+                  "Sweep: synchronous and maximum throughput, then this many rates between");
+  run->add_flag("--slo-search", slo_search,
+                "Find the largest request rate (or, with --mode concurrency, concurrency) that "
+                "meets every --slo at --slo-percentile");
+  run->add_option("--slo-percentile", slo_percentile, "Percentile the SLO search judges")
+      ->capture_default_str();
+  run->add_option("--search-tolerance", search_tolerance,
+                  "SLO search: stop when the rate bracket is narrower than this fraction")
+      ->capture_default_str();
+  run->add_option("--saturation", saturation,
+                  "Sweep and SLO search: requests in flight in the maximum-throughput run")
+      ->capture_default_str();
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
@@ -345,6 +390,26 @@ int main(int argc, char** argv) {
     }
   }
   if (run->count("--max-concurrency")) config.load.max_concurrency = max_concurrency;
+  if (std::string err; !parse_warmup(warmup_text, config.load, &err)) {
+    std::cerr << "splleed: " << err << "\n";
+    return 2;
+  }
+  if (!trace_path.empty()) {
+    if (!config.prompts.empty()) {
+      std::cerr << "splleed: --trace brings its own prompts; drop --prompt.\n";
+      return 2;
+    }
+    try {
+      auto trace = load::read_trace(trace_path, time_scale, config.sampling.max_tokens);
+      config.prompts = std::move(trace.prompts);
+      config.prompt_max_tokens = std::move(trace.max_tokens);
+      config.load.trace = std::move(trace.replay);
+      if (!run->count("--mode")) config.load.mode = LoadMode::rate;
+    } catch (const std::exception& e) {
+      std::cerr << "splleed: " << e.what() << "\n";
+      return 2;
+    }
+  }
   if (run->count("--ramp-up")) {
     config.load.ramp = RampConfig{ramp_start_rate, static_cast<Nanos>(ramp_up_s * 1e9),
                                   ramp_shape == "linear" ? RampShape::linear
@@ -356,7 +421,7 @@ int main(int argc, char** argv) {
   config.target.connect_timeout = static_cast<Nanos>(connect_timeout_s * 1e9);
   config.target.read_timeout = static_cast<Nanos>(read_timeout_s * 1e9);
   if (run->count("--num-requests")) config.load.num_requests = num_requests;
-  if (!run->count("--num-requests") && duration_s <= 0) {
+  if (!run->count("--num-requests") && duration_s <= 0 && !config.load.trace) {
     // Defaults sized so that the embedded benchmark finishes in seconds.
     config.load.num_requests = use_sim ? 32 : 100;
   }
@@ -371,7 +436,23 @@ int main(int argc, char** argv) {
     }
     if (!run->count("--concurrency")) config.load.concurrency = {1, 4, 16};
     if (!run->count("--max-tokens")) config.sampling.max_tokens = 32;
-    if (!run->count("--warmup")) config.load.warmup = 2;
+    if (!run->count("--warmup") && !config.load.trace) config.load.warmup = 2;
   }
-  return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s);
+  if (slo_search && sweep_points > 0) {
+    std::cerr << "splleed: --sweep and --slo-search exclude each other.\n";
+    return 2;
+  }
+  if (run->count("--sweep") && sweep_points < 1) {
+    std::cerr << "splleed: --sweep needs at least 1 rate between the ends (got " << sweep_points
+              << ").\n";
+    return 2;
+  }
+  if (saturation < 1) {
+    std::cerr << "splleed: --saturation must be at least 1.\n";
+    return 2;
+  }
+  Plan plan{sweep_points, slo_search,
+            slo_search && run->count("--mode") && config.load.mode == LoadMode::concurrency,
+            slo_percentile, search_tolerance, saturation};
+  return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan);
 }

@@ -60,12 +60,21 @@ struct RampConfig {
   RampShape shape = RampShape::linear;
 };
 
+// Trace replay (mode rate, one level): request i leaves at the phase start + times[i] and sends
+// prompt i. Read from a file by load/trace.hpp.
+struct TraceReplay {
+  std::string source;          // the file it came from, as given (recorded in results)
+  double time_scale = 1;       // each timestamp was multiplied by this (< 1 replays faster)
+  std::vector<Nanos> times;    // intended send offsets from the first entry, nondecreasing
+};
+
 struct LoadConfig {
   LoadMode mode = LoadMode::concurrency;
   std::vector<std::int32_t> concurrency = {1};  // levels, each run in turn (latency mode: {1})
   std::optional<std::int64_t> num_requests;     // measured requests per level (warm-up excluded)
   std::optional<Nanos> duration;                // measurement time per level
   std::int32_t warmup = 0;                      // warm-up requests per level, excluded from metrics
+  std::optional<Nanos> warmup_duration;         // or: warm up for this long (exclusive with a count)
   std::uint64_t seed = 0;                       // drives every random choice
   std::int32_t workers = 0;                     // event-loop threads; 0 = hardware cores
 
@@ -75,6 +84,7 @@ struct LoadConfig {
   double burstiness = 1;                        // gamma shape (1 = Poisson)
   std::optional<std::int32_t> max_concurrency;  // excess requests wait in the client (recorded)
   std::optional<RampConfig> ramp;
+  std::optional<TraceReplay> trace;             // replaces request_rates and the arrival process
 };
 
 // One service-level objective: a request meets it when its value of `metric` (a key such as
@@ -87,6 +97,10 @@ struct SloTarget {
 // *error set on failure, naming the bad part.
 std::vector<SloTarget> parse_slos(std::string_view text, std::string* error);
 
+// Parses --warmup: a count ("20") or a duration ("30s", "500ms", "2m"). Sets load.warmup or
+// load.warmup_duration (clearing the other); returns false with *error naming the value otherwise.
+bool parse_warmup(std::string_view text, LoadConfig& load, std::string* error);
+
 struct StatsConfig {
   double confidence = 0.95;      // level of every interval
   std::int32_t trials = 1;       // independent runs per load level
@@ -98,6 +112,8 @@ struct RunConfig {
   SamplingParams sampling;
   LoadConfig load;
   std::vector<std::string> prompts;  // requests cycle through these (seeded order)
+  // Per-prompt output length: empty, or one max_tokens per prompt (overrides sampling.max_tokens).
+  std::vector<std::int32_t> prompt_max_tokens;
   StatsConfig stats;
 };
 

@@ -36,9 +36,10 @@ struct MetricSummary {
 
 // The latency metrics of docs/metrics.md, in report order.
 enum class Metric : std::uint8_t {
-  ttft, ttft_from_schedule, schedule_lag, ttst, itl, icl, tpot, e2e, stream_end, worst_stall,
+  ttft, ttft_from_schedule, schedule_lag, ttst, itl, icl, tpot, e2e, e2e_from_schedule, stream_end,
+  worst_stall,
 };
-inline constexpr int kMetricCount = 10;
+inline constexpr int kMetricCount = 11;
 std::string_view to_string(Metric m) noexcept;       // JSON key, e.g. "ttft_from_schedule"
 std::string_view display_name(Metric m) noexcept;    // console label, e.g. "TTFT (sched)"
 
@@ -128,6 +129,35 @@ struct TrialAggregate {
   std::optional<TrialEstimate> goodput, good_fraction;  // when the runs have SLO figures
 };
 
+// A sweep: the synchronous (one request at a time) and the maximum (saturating closed loop)
+// throughput, then one open-loop run per rate spaced evenly between them.
+struct SweepResult {
+  double synchronous_rate = 0;  // requests/s of the synchronous run
+  double max_rate = 0;          // requests/s of the saturating run
+  std::int32_t max_concurrency = 0;  // in flight during the saturating run
+  std::vector<double> rates;    // the rates run in between, ascending
+};
+
+// One SLO search probe: the run at `value` (request rate or concurrency) and what it showed.
+struct SloProbe {
+  std::string label;             // the run's label
+  double value = 0;
+  bool passed = false;
+  std::vector<double> observed_ms;  // the percentile of each SLO metric, in config.stats.slos order
+  std::int64_t failed_requests = 0; // counted as SLO misses
+};
+
+// The largest load whose chosen percentile of every SLO metric stays within its bound.
+struct SloSearchResult {
+  std::string variable;          // "request_rate" or "concurrency"
+  double percentile = 99;
+  double tolerance = 0.05;       // relative width of the final bracket (rate), 1 (concurrency)
+  double lower_bound = 0, upper_bound = 0;  // the bracket searched
+  std::vector<SloProbe> probes;  // in the order run
+  std::optional<double> answer;  // largest passing value; empty when even the lowest failed
+  std::string verdict;           // one sentence
+};
+
 struct BenchmarkResult {
   static constexpr int kSchemaVersion = 1;
   RunConfig config;
@@ -138,6 +168,8 @@ struct BenchmarkResult {
   std::string stop_reason;
   // One per label, in order of first appearance (metrics::aggregate_trials); empty until filled.
   std::vector<TrialAggregate> aggregates;
+  std::optional<SweepResult> sweep;
+  std::optional<SloSearchResult> slo_search;
 };
 
 }  // namespace splleed

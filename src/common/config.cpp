@@ -71,8 +71,9 @@ std::string_view to_string(RampShape r) noexcept {
 }
 
 std::vector<SloTarget> parse_slos(std::string_view text, std::string* error) {
-  static constexpr std::array<std::string_view, 9> kKnown = {
-      "ttft", "ttft_from_schedule", "ttst", "itl", "icl", "tpot", "e2e", "stream_end", "worst_stall"};
+  static constexpr std::array<std::string_view, 10> kKnown = {
+      "ttft", "ttft_from_schedule", "ttst", "itl", "icl", "tpot", "e2e", "e2e_from_schedule",
+      "stream_end", "worst_stall"};
   std::vector<SloTarget> out;
   auto fail = [&](std::string msg) {
     if (error) *error = std::move(msg);
@@ -110,6 +111,38 @@ std::vector<SloTarget> parse_slos(std::string_view text, std::string* error) {
   return out;
 }
 
+bool parse_warmup(std::string_view text, LoadConfig& load, std::string* error) {
+  const std::string value(text);
+  auto fail = [&] {
+    if (error)
+      *error = "--warmup '" + value + "' is neither a count (e.g. 20) nor a duration (e.g. 30s, 500ms, 2m).";
+    return false;
+  };
+  std::size_t used = 0;
+  double number = 0;
+  try {
+    number = std::stod(value, &used);
+  } catch (const std::exception&) {
+    return fail();
+  }
+  const std::string unit = value.substr(used);
+  if (unit.empty()) {
+    if (number < 0 || number != static_cast<double>(static_cast<std::int32_t>(number))) return fail();
+    load.warmup = static_cast<std::int32_t>(number);
+    load.warmup_duration.reset();
+    return true;
+  }
+  double scale = 0;
+  if (unit == "s") scale = 1e9;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "m" || unit == "min") scale = 60e9;
+  else return fail();
+  if (!(number > 0)) return fail();
+  load.warmup = 0;
+  load.warmup_duration = static_cast<Nanos>(number * scale);
+  return true;
+}
+
 std::string validate(const RunConfig& c) {
   if (c.target.base_url.empty()) return "--base-url is required (e.g. http://127.0.0.1:8000).";
   if (c.sampling.max_tokens < 1)
@@ -126,7 +159,22 @@ std::string validate(const RunConfig& c) {
     if (j.is_discarded()) return "--extra-body is not valid JSON: " + c.sampling.extra_body;
     if (!j.is_object()) return "--extra-body must be a JSON object, e.g. '{\"seed\": 1}'.";
   }
-  if (c.load.mode == LoadMode::rate) {
+  if (c.load.trace) {
+    const TraceReplay& t = *c.load.trace;
+    if (c.load.mode != LoadMode::rate) return "--trace replays arrivals: it needs --mode rate.";
+    if (!c.load.request_rates.empty()) return "--trace and --request-rate exclude each other.";
+    if (c.load.ramp) return "--trace and --ramp-up exclude each other.";
+    if (t.times.empty()) return "the trace " + t.source + " has no requests.";
+    if (!(t.time_scale > 0)) return "--time-scale must be positive.";
+    if (!std::is_sorted(t.times.begin(), t.times.end()))
+      return "the trace " + t.source + " has timestamps out of order.";
+    if (c.prompts.size() != t.times.size())
+      return "the trace " + t.source + " needs one prompt per request.";
+    if (c.load.max_concurrency && *c.load.max_concurrency < 1)
+      return "--max-concurrency must be at least 1.";
+    if (c.load.warmup >= static_cast<std::int64_t>(t.times.size()))
+      return "--warmup takes every request of the trace " + t.source + ": none would be measured.";
+  } else if (c.load.mode == LoadMode::rate) {
     if (c.load.request_rates.empty()) return "--request-rate is required in rate mode.";
     for (double r : c.load.request_rates)
       if (!(r > 0)) return "--request-rate values must be positive.";
@@ -144,12 +192,24 @@ std::string validate(const RunConfig& c) {
       if (level < 1)
         return "--concurrency levels must be positive (got " + std::to_string(level) + ").";
   }
-  if (!c.load.num_requests && !c.load.duration)
+  if (!c.load.num_requests && !c.load.duration && !c.load.trace)
     return "give --num-requests or --duration to bound each run.";
   if (c.load.num_requests && *c.load.num_requests < 1)
     return "--num-requests must be at least 1 (got " + std::to_string(*c.load.num_requests) + ").";
   if (c.load.duration && *c.load.duration <= 0) return "--duration must be positive.";
   if (c.load.warmup < 0) return "--warmup must not be negative.";
+  if (c.load.warmup_duration) {
+    if (*c.load.warmup_duration <= 0) return "--warmup must be a positive duration.";
+    if (c.load.warmup > 0) return "--warmup is a count or a duration, not both.";
+    if (c.load.trace) return "with --trace, --warmup is a count of the trace's first requests.";
+  }
+  if (!c.prompt_max_tokens.empty()) {
+    if (c.prompt_max_tokens.size() != c.prompts.size())
+      return "per-prompt output lengths must number one per prompt.";
+    for (auto n : c.prompt_max_tokens)
+      if (n < 1) return "every per-prompt output length must be at least 1 (got " +
+                        std::to_string(n) + ").";
+  }
   if (c.load.workers < 0) return "--workers must not be negative.";
   if (c.prompts.empty()) return "no prompts: give --prompt at least once.";
   if (!(c.stats.confidence > 0 && c.stats.confidence < 1))

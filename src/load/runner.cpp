@@ -58,6 +58,13 @@ net::ClientOptions client_options(const TargetConfig& t) {
   return o;
 }
 
+// A trace is replayed in its own order.
+std::vector<std::uint32_t> identity_order(std::size_t n) {
+  std::vector<std::uint32_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+  return order;
+}
+
 net::Url parse_target(const TargetConfig& t) {
   std::string error;
   auto url = net::Url::parse(t.base_url, &error);
@@ -342,13 +349,25 @@ class Worker {
   // Sends arrivals first, first + stride, ... at their intended times.
   asio::awaitable<void> pacer(std::size_t first, std::size_t stride) {
     const auto& arrivals = ctx_.plan.arrivals;
+    int started_without_waiting = 0;
     for (std::size_t i = first; i < arrivals.size(); i += stride) {
       if (ctx_.stop.load(std::memory_order_relaxed)) break;
-      pacer_timer_.expires_at(std::chrono::steady_clock::time_point(
-          std::chrono::nanoseconds(arrivals[i])));
-      // A cancelled wait (stop) is seen through ctx_.stop just below.
-      (void)co_await pacer_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (ctx_.stop.load(std::memory_order_relaxed)) break;
+      // An arrival already due leaves at once: waiting on an expired timer would still queue
+      // behind every ready handler of the loop, which at high rates is most of the lag.
+      if (ctx_.clock.now() < arrivals[i]) {
+        started_without_waiting = 0;
+        pacer_timer_.expires_at(std::chrono::steady_clock::time_point(
+            std::chrono::nanoseconds(arrivals[i])));
+        // A cancelled wait (stop) is seen through ctx_.stop just below.
+        (void)co_await pacer_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ctx_.stop.load(std::memory_order_relaxed)) break;
+      } else if (++started_without_waiting == 32) {
+        // Behind schedule: let the requests in flight read their sockets now and then, so that
+        // catching up does not starve them.
+        started_without_waiting = 0;
+        co_await asio::post(io_, asio::use_awaitable);
+        if (ctx_.stop.load(std::memory_order_relaxed)) break;
+      }
       if (cap_ > 0 && in_flight_ >= cap_) {
         waiting_.push_back(i);  // its lateness shows as schedule lag; it is never skipped
         continue;
@@ -378,7 +397,10 @@ class Worker {
     rec.ramp_up = plan.ramp_end && scheduled < *plan.ramp_end;
     rec.scheduled = scheduled;
     rec.request_id = fmt::format("{}-{}", plan.id, rec.index);
-    rec.tokens.reserve(static_cast<std::size_t>(ctx_.config.sampling.max_tokens) + 8);
+    const std::int32_t max_tokens = ctx_.config.prompt_max_tokens.empty()
+                                        ? ctx_.config.sampling.max_tokens
+                                        : ctx_.config.prompt_max_tokens[rec.prompt_index];
+    rec.tokens.reserve(static_cast<std::size_t>(max_tokens) + 8);
     return rec;
   }
 
@@ -442,12 +464,16 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   const net::Url url = parse_target(config_.target);
   auto adapter = protocol::make_adapter(config_.target.api);
   PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
-                   prompt_order(config_.prompts.size(), config_.load.seed),
+                   config_.load.trace ? identity_order(config_.prompts.size())
+                                      : prompt_order(config_.prompts.size(), config_.load.seed),
                    config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key,
                    stop_requested_, record_sink_};
   ctx.bodies.reserve(config_.prompts.size());
-  for (const auto& prompt : config_.prompts)
-    ctx.bodies.push_back(adapter->build_body({config_.target.model, prompt, config_.sampling}));
+  SamplingParams sampling = config_.sampling;
+  for (std::size_t i = 0; i < config_.prompts.size(); ++i) {
+    if (!config_.prompt_max_tokens.empty()) sampling.max_tokens = config_.prompt_max_tokens[i];
+    ctx.bodies.push_back(adapter->build_body({config_.target.model, config_.prompts[i], sampling}));
+  }
 
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = config_.load.workers > 0 ? config_.load.workers : hw;
@@ -610,7 +636,9 @@ BenchmarkResult Runner::run() {
   // the first request as schedule lag.
   constexpr Nanos kOpenLoopLead = 2 * kNanosPerMilli;
 
-  const std::size_t levels = open_loop ? load.request_rates.size() : load.concurrency.size();
+  const std::size_t levels = load.trace    ? 1
+                             : open_loop ? load.request_rates.size()
+                                         : load.concurrency.size();
   const std::int32_t trials = std::max(1, config_.stats.trials);
   int run_number = -1;
   for (std::size_t level = 0; level < levels && !stop_requested_; ++level)
@@ -619,7 +647,15 @@ BenchmarkResult Runner::run() {
     RunResult run;
     run.trial = trial;
     run.mode = load.mode;
-    if (open_loop) {
+    if (load.trace) {
+      // The trace's own mean rate, which client health judges the delivered rate against.
+      const auto& times = load.trace->times;
+      run.concurrency = 0;
+      if (times.size() > 1 && times.back() > times.front())
+        run.request_rate = static_cast<double>(times.size() - 1) /
+                           (static_cast<double>(times.back() - times.front()) / 1e9);
+      run.label = "trace";
+    } else if (open_loop) {
       run.concurrency = 0;
       run.request_rate = load.request_rates[level];
       run.label = fmt::format("rate={:g}", *run.request_rate);
@@ -629,7 +665,7 @@ BenchmarkResult Runner::run() {
                                                  : fmt::format("concurrency={}", run.concurrency);
     }
     ScheduleSpec spec;
-    if (open_loop) {
+    if (open_loop && !load.trace) {
       spec.rate = *run.request_rate;
       spec.arrival = load.arrival;
       spec.burstiness = load.burstiness;
@@ -637,21 +673,34 @@ BenchmarkResult Runner::run() {
     }
 
     std::uint64_t issued = 0;
-    if (load.warmup > 0) {
-      log_(fmt::format("{}{}: {} warm-up requests", run.label, trial_note(trial, trials),
-                       load.warmup));
+    if (load.warmup > 0 || load.warmup_duration) {
+      log_(load.warmup_duration
+               ? fmt::format("{}{}: warm-up for {:.1f} s", run.label, trial_note(trial, trials),
+                             to_ms(*load.warmup_duration) / 1e3)
+               : fmt::format("{}{}: {} warm-up requests", run.label, trial_note(trial, trials),
+                             load.warmup));
       PhasePlan warm;
       warm.id = fmt::format("splleed-r{}-w", run_number);
       warm.warmup = true;
-      if (open_loop) {
+      const std::optional<std::size_t> warm_count =
+          load.warmup_duration ? std::nullopt
+                               : std::optional<std::size_t>(static_cast<std::size_t>(load.warmup));
+      if (load.trace) {
+        // The trace's first requests, at their own times.
         warm.open_loop = true;
         warm.max_concurrency = load.max_concurrency;
         const Nanos t0 = clock_.now() + kOpenLoopLead;
-        for (Nanos off : arrival_times(spec, static_cast<std::size_t>(load.warmup), std::nullopt))
+        for (std::size_t i = 0; i < *warm_count; ++i) warm.arrivals.push_back(t0 + load.trace->times[i]);
+      } else if (open_loop) {
+        warm.open_loop = true;
+        warm.max_concurrency = load.max_concurrency;
+        const Nanos t0 = clock_.now() + kOpenLoopLead;
+        for (Nanos off : arrival_times(spec, warm_count, load.warmup_duration))
           warm.arrivals.push_back(t0 + off);
       } else {
         warm.concurrency = run.concurrency;
-        warm.limit = load.warmup;
+        if (warm_count) warm.limit = static_cast<std::int64_t>(*warm_count);
+        if (load.warmup_duration) warm.deadline = clock_.now() + *load.warmup_duration;
       }
       auto records = std::move(run_phase(warm).records);
       issued = records.size();
@@ -667,7 +716,21 @@ BenchmarkResult Runner::run() {
     measure.index_base = issued;
     Nanos start = clock_.now();
     Nanos ramp = 0;
-    if (open_loop) {
+    if (load.trace) {
+      // The rest of the trace, re-based so that its first request leaves at the phase start.
+      measure.open_loop = true;
+      measure.max_concurrency = load.max_concurrency;
+      start += kOpenLoopLead;
+      const auto& times = load.trace->times;
+      const std::size_t first = static_cast<std::size_t>(load.warmup);
+      std::size_t last = times.size();
+      if (load.num_requests) last = std::min(last, first + static_cast<std::size_t>(*load.num_requests));
+      for (std::size_t i = first; i < last; ++i) {
+        const Nanos off = times[i] - times[first];
+        if (load.duration && off >= *load.duration) break;
+        measure.arrivals.push_back(start + off);
+      }
+    } else if (open_loop) {
       measure.open_loop = true;
       measure.max_concurrency = load.max_concurrency;
       start += kOpenLoopLead;
@@ -690,7 +753,9 @@ BenchmarkResult Runner::run() {
       if (load.duration) measure.deadline = start + *load.duration;
     }
     const Nanos steady_start = start + ramp;
-    log_(load.num_requests
+    log_(load.trace ? fmt::format("{}{}: replaying {} requests", run.label,
+                                  trial_note(trial, trials), measure.arrivals.size())
+         : load.num_requests
              ? fmt::format("{}{}: {} requests", run.label, trial_note(trial, trials),
                            *load.num_requests)
              : fmt::format("{}{}: {:.1f} s", run.label, trial_note(trial, trials),

@@ -73,6 +73,7 @@ LevelSamples collect(const std::vector<const RunResult*>& runs) {
       add(m[static_cast<int>(Metric::ttst)], v.ttst);
       add(m[static_cast<int>(Metric::tpot)], v.tpot);
       add(m[static_cast<int>(Metric::e2e)], v.e2e);
+      add(m[static_cast<int>(Metric::e2e_from_schedule)], v.e2e_from_schedule);
       add(m[static_cast<int>(Metric::stream_end)], v.stream_end);
       add(m[static_cast<int>(Metric::worst_stall)], v.worst_stall);
       append_gaps(r, itl, icl);

@@ -33,6 +33,7 @@ RequestMetrics compute(const RequestRecord& r) {
   m.ttft_from_schedule = span(r.scheduled, r.first_token);
   m.schedule_lag = span(r.scheduled, r.dispatched);
   m.e2e = span(r.dispatched, r.last_token);
+  m.e2e_from_schedule = span(r.scheduled, r.last_token);
   m.stream_end = span(r.dispatched, r.end);
 
   if (r.tokens.size() >= 2) {
@@ -69,6 +70,7 @@ std::optional<double> slo_value(const RequestRecord& r, const RequestMetrics& m,
   if (metric == "ttst") return m.ttst;
   if (metric == "tpot") return m.tpot;
   if (metric == "e2e") return m.e2e;
+  if (metric == "e2e_from_schedule") return m.e2e_from_schedule;
   if (metric == "stream_end") return m.stream_end;
   if (metric == "worst_stall" || metric == "icl") return m.worst_stall;
   if (metric == "itl") {
@@ -132,6 +134,7 @@ RunSummary summarize(const std::vector<RequestRecord>& records, Nanos window_sta
     add(Metric::ttst, m.ttst);
     add(Metric::tpot, m.tpot);
     add(Metric::e2e, m.e2e);
+    add(Metric::e2e_from_schedule, m.e2e_from_schedule);
     add(Metric::stream_end, m.stream_end);
     add(Metric::worst_stall, m.worst_stall);
     append_gaps(r, itl, icl);

@@ -14,8 +14,8 @@ namespace splleed::metrics {
 // Per-request metrics in nanoseconds; empty where undefined for that request
 // (e.g. TTST needs two token events, TPOT two output tokens).
 struct RequestMetrics {
-  std::optional<double> ttft, ttft_from_schedule, schedule_lag, ttst, tpot, e2e, stream_end,
-      worst_stall;
+  std::optional<double> ttft, ttft_from_schedule, schedule_lag, ttst, tpot, e2e,
+      e2e_from_schedule, stream_end, worst_stall;
 };
 
 RequestMetrics compute(const RequestRecord& r);

@@ -1,6 +1,7 @@
 // Human-readable summary: one heading, table and footer per run.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@ namespace {
 constexpr std::array kConsoleMetrics = {
     Metric::ttft, Metric::ttft_from_schedule, Metric::schedule_lag, Metric::ttst,
     Metric::itl,  Metric::icl,                Metric::tpot,         Metric::e2e,
-    Metric::worst_stall,
+    Metric::e2e_from_schedule, Metric::worst_stall,
 };
 
 constexpr std::size_t kColumns = 7;
@@ -151,6 +152,62 @@ void write_aggregate(const TrialAggregate& a, std::ostream& out) {
 
 }  // namespace
 
+// The throughput-latency table of a sweep or search: one row per run.
+void write_load_table(const BenchmarkResult& result, std::ostream& out) {
+  std::vector<std::array<std::string, 8>> rows;
+  rows.push_back({"Run", "Req/s", "Out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99",
+                  "E2E p99"});
+  for (const RunResult& r : result.runs) {
+    const RunSummary& s = r.summary;
+    rows.push_back({r.label, fmt::format("{:.2f}", s.request_throughput),
+                    fmt::format("{:.1f}", s.output_token_throughput), ms(s[Metric::ttft].p50),
+                    ms(s[Metric::ttft].p99), ms(s[Metric::tpot].p50), ms(s[Metric::tpot].p99),
+                    ms(s[Metric::e2e].p99)});
+  }
+  std::array<std::size_t, 8> width{};
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  for (const auto& row : rows) {
+    std::string line = fmt::format("  {:<{}}", row[0], width[0]);
+    for (std::size_t c = 1; c < row.size(); ++c) line += fmt::format("  {:>{}}", row[c], width[c]);
+    out << line << '\n';
+  }
+}
+
+void write_plans(const BenchmarkResult& result, std::ostream& out) {
+  if (result.sweep) {
+    const SweepResult& s = *result.sweep;
+    out << fmt::format(
+        "\nSweep: synchronous {:.2f} req/s, maximum {:.2f} req/s ({} in flight), {} rates between "
+        "(latencies in ms)\n",
+        s.synchronous_rate, s.max_rate, s.max_concurrency, s.rates.size());
+    write_load_table(result, out);
+  }
+  if (result.slo_search) {
+    const SloSearchResult& s = *result.slo_search;
+    const bool rate = s.variable == "request_rate";
+    out << fmt::format("\nSLO search over {} in [{:.4g}, {:.4g}], p{:g} of each SLO metric\n",
+                       rate ? "request rate" : "concurrency", s.lower_bound, s.upper_bound,
+                       s.percentile);
+    for (const SloProbe& p : s.probes) {
+      std::string observed;
+      for (std::size_t i = 0; i < p.observed_ms.size(); ++i) {
+        const std::string metric = i < result.config.stats.slos.size()
+                                       ? result.config.stats.slos[i].metric
+                                       : std::string("slo");
+        observed += fmt::format("{}{} {}", i ? ", " : "", metric,
+                                std::isfinite(p.observed_ms[i])
+                                    ? fmt::format("{:.2f} ms", p.observed_ms[i])
+                                    : std::string("n/a"));
+      }
+      out << fmt::format("  {:<6} {:>10.4g}{}  {}{}\n", p.passed ? "pass" : "FAIL", p.value,
+                         rate ? " req/s" : "", observed,
+                         p.failed_requests ? fmt::format(", {} failed", p.failed_requests) : "");
+    }
+    out << "  " << s.verdict << '\n';
+  }
+}
+
 void write_console(const BenchmarkResult& result, std::ostream& out) {
   if (result.interrupted) {
     out << fmt::format("Run interrupted{}: figures cover the requests recorded before the stop.\n",
@@ -163,6 +220,7 @@ void write_console(const BenchmarkResult& result, std::ostream& out) {
     if (i > 0 || result.interrupted) out << '\n';
     write_run(result.runs[i], show_trial, out);
   }
+  write_plans(result, out);
   // Cross-trial figures only mean something with repeated trials.
   const bool repeated = std::any_of(result.aggregates.begin(), result.aggregates.end(),
                                     [](const TrialAggregate& a) { return a.trials > 1; });

@@ -18,6 +18,8 @@ constexpr std::array<std::string_view, kMetricCount> kMetricDefinitions = {
     "time per output token: (last_token - first_token) / (output_tokens - 1), requests with >= 2 "
     "output tokens",
     "end-to-end latency: last_token - dispatched",
+    "E2E from schedule: last_token - scheduled (coordinated-omission corrected: includes "
+    "client-side queueing)",
     "stream end: end - dispatched (includes the trailing usage/[DONE] events)",
     "worst stall: a request's largest gap between consecutive token events; one sample per request",
 };

@@ -67,6 +67,8 @@ ordered_json config_json(const RunConfig& c) {
   load["duration_s"] = c.load.duration ? ordered_json(static_cast<double>(*c.load.duration) / 1e9)
                                        : ordered_json(nullptr);
   load["warmup"] = c.load.warmup;
+  if (c.load.warmup_duration)  // absent unless asked for, like every later addition
+    load["warmup_duration_s"] = static_cast<double>(*c.load.warmup_duration) / 1e9;
   load["seed"] = c.load.seed;
   load["workers"] = c.load.workers;
   load["request_rates"] = c.load.request_rates;
@@ -79,6 +81,13 @@ ordered_json config_json(const RunConfig& c) {
                     {"shape", to_string(c.load.ramp->shape)}};
   } else {
     load["ramp"] = nullptr;
+  }
+  if (c.load.trace) {
+    ordered_json times = ordered_json::array();
+    for (Nanos t : c.load.trace->times) times.push_back(static_cast<double>(t) / 1e6);
+    load["trace"] = {{"source", c.load.trace->source},
+                     {"time_scale", c.load.trace->time_scale},
+                     {"times_ms", std::move(times)}};
   }
 
   ordered_json slos = ordered_json::array();
@@ -94,6 +103,7 @@ ordered_json config_json(const RunConfig& c) {
   out["sampling"] = std::move(sampling);
   out["load"] = std::move(load);
   out["prompts"] = c.prompts;
+  if (!c.prompt_max_tokens.empty()) out["prompt_max_tokens"] = c.prompt_max_tokens;
   out["stats"] = std::move(stats);
   return out;
 }
@@ -251,6 +261,41 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   return out;
 }
 
+ordered_json sweep_json(const SweepResult& s) {
+  ordered_json out;
+  out["synchronous_rate"] = s.synchronous_rate;
+  out["max_rate"] = s.max_rate;
+  out["max_concurrency"] = s.max_concurrency;
+  out["rates"] = s.rates;
+  return out;
+}
+
+// Infinite observations (a metric no request could show) are written as null.
+ordered_json finite_or_null(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
+
+ordered_json search_json(const SloSearchResult& s) {
+  ordered_json out;
+  out["variable"] = s.variable;
+  out["percentile"] = s.percentile;
+  out["tolerance"] = s.tolerance;
+  out["lower_bound"] = s.lower_bound;
+  out["upper_bound"] = s.upper_bound;
+  ordered_json probes = ordered_json::array();
+  for (const SloProbe& p : s.probes) {
+    ordered_json observed = ordered_json::array();
+    for (double v : p.observed_ms) observed.push_back(finite_or_null(v));
+    probes.push_back({{"label", p.label},
+                      {"value", p.value},
+                      {"passed", p.passed},
+                      {"observed_ms", std::move(observed)},
+                      {"failed_requests", p.failed_requests}});
+  }
+  out["probes"] = std::move(probes);
+  out["answer"] = nullable(s.answer);
+  out["verdict"] = s.verdict;
+  return out;
+}
+
 ordered_json build(const BenchmarkResult& result) {
   const Nanos origin = result.clock.monotonic_origin_ns;
   ordered_json out;
@@ -284,6 +329,9 @@ ordered_json build(const BenchmarkResult& result) {
   ordered_json aggregates = ordered_json::array();
   for (const TrialAggregate& a : result.aggregates) aggregates.push_back(aggregate_json(a));
   out["aggregates"] = std::move(aggregates);
+  // Present only for the plans that produce them.
+  if (result.sweep) out["sweep"] = sweep_json(*result.sweep);
+  if (result.slo_search) out["slo_search"] = search_json(*result.slo_search);
   return out;
 }
 
@@ -464,6 +512,8 @@ RunConfig config_from(const Node& n) {
   c.load.num_requests = load.optional_integer<std::int64_t>("num_requests");
   if (auto s = load.optional_number("duration_s")) c.load.duration = ns_from(*s, 1e9);
   c.load.warmup = load.integer<std::int32_t>("warmup");
+  if (load.has("warmup_duration_s"))
+    if (auto s = load.optional_number("warmup_duration_s")) c.load.warmup_duration = ns_from(*s, 1e9);
   c.load.seed = load.integer<std::uint64_t>("seed");
   c.load.workers = load.integer<std::int32_t>("workers");
   const json& rates = load.array("request_rates");
@@ -477,12 +527,29 @@ RunConfig config_from(const Node& n) {
   c.load.burstiness = load.number("burstiness");
   c.load.max_concurrency = load.optional_integer<std::int32_t>("max_concurrency");
   if (!load.is_null("ramp")) c.load.ramp = ramp_from(load.object("ramp"));
+  if (load.has("trace")) {
+    const Node trace = load.object("trace");
+    TraceReplay t;
+    t.source = trace.string("source");
+    t.time_scale = trace.number("time_scale");
+    const json& times = trace.array("times_ms");
+    for (std::size_t i = 0; i < times.size(); ++i)
+      t.times.push_back(ns_from(Node::as_number(times[i], index_path(join(trace.path(), "times_ms"), i)), 1e6));
+    c.load.trace = std::move(t);
+  }
 
   const json& prompts = n.array("prompts");
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     if (!prompts[i].is_string())
       fail(index_path(join(n.path(), "prompts"), i), "expected a string");
     c.prompts.push_back(prompts[i].get<std::string>());
+  }
+
+  if (n.has("prompt_max_tokens")) {
+    const json& lengths = n.array("prompt_max_tokens");
+    for (std::size_t i = 0; i < lengths.size(); ++i)
+      c.prompt_max_tokens.push_back(
+          Node::as_integer<std::int32_t>(lengths[i], index_path(join(n.path(), "prompt_max_tokens"), i)));
   }
 
   // Absent in files written before statistics options existed: the defaults apply.
@@ -734,6 +801,44 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     const json& aggregates = root.array("aggregates");
     for (std::size_t i = 0; i < aggregates.size(); ++i)
       r.aggregates.push_back(aggregate_from(Node(aggregates[i], index_path("aggregates", i))));
+  }
+  if (root.has("sweep")) {
+    const Node s = root.object("sweep");
+    SweepResult sweep;
+    sweep.synchronous_rate = s.number("synchronous_rate");
+    sweep.max_rate = s.number("max_rate");
+    sweep.max_concurrency = s.integer<std::int32_t>("max_concurrency");
+    const json& rates = s.array("rates");
+    for (std::size_t i = 0; i < rates.size(); ++i)
+      sweep.rates.push_back(Node::as_number(rates[i], index_path("sweep.rates", i)));
+    r.sweep = std::move(sweep);
+  }
+  if (root.has("slo_search")) {
+    const Node s = root.object("slo_search");
+    SloSearchResult search;
+    search.variable = s.string("variable");
+    search.percentile = s.number("percentile");
+    search.tolerance = s.number("tolerance");
+    search.lower_bound = s.number("lower_bound");
+    search.upper_bound = s.number("upper_bound");
+    const json& probes = s.array("probes");
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+      const Node p(probes[i], index_path("slo_search.probes", i));
+      SloProbe probe;
+      probe.label = p.string("label");
+      probe.value = p.number("value");
+      probe.passed = p.boolean("passed");
+      const json& observed = p.array("observed_ms");
+      for (std::size_t k = 0; k < observed.size(); ++k)
+        probe.observed_ms.push_back(observed[k].is_null()
+                                        ? std::numeric_limits<double>::infinity()
+                                        : Node::as_number(observed[k], index_path(join(p.path(), "observed_ms"), k)));
+      probe.failed_requests = p.integer<std::int64_t>("failed_requests");
+      search.probes.push_back(std::move(probe));
+    }
+    search.answer = s.optional_number("answer");
+    search.verdict = s.string("verdict");
+    r.slo_search = std::move(search);
   }
   return r;
 }

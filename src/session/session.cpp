@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "metrics/trials.hpp"
 #include "splleed/environment.hpp"
 
@@ -32,6 +34,13 @@ void Session::stop(std::string reason) {
 }
 
 BenchmarkResult Session::run() {
+  bool first = true;
+  return run_sequence([&first](RunConfig&, const std::vector<RunResult>&) {
+    return std::exchange(first, false);
+  });
+}
+
+BenchmarkResult Session::run_sequence(const NextRun& next) {
   RunConfig config = options_.config;
   std::optional<sim::SimServer> sim_server;
   if (options_.embedded_sim) {
@@ -54,23 +63,41 @@ BenchmarkResult Session::run() {
   if (auto err = validate(config); !err.empty()) throw SessionError(err);
 
   const Nanos origin = clock_.now();
-  load::Runner runner(config, clock_, options_.log);
-  if (options_.on_record) runner.set_record_sink(options_.on_record);
   load::TargetInfo info;
-  try {
-    info = runner.preflight();
-  } catch (const load::TargetError& e) {
-    throw SessionError(e.what());
-  }
   {
-    std::lock_guard lock(mutex_);
-    runner_ = &runner;
-    if (pending_stop_) runner.stop(*pending_stop_);
+    load::Runner probe(config, clock_, options_.log);
+    try {
+      info = probe.preflight();
+    } catch (const load::TargetError& e) {
+      throw SessionError(e.what());
+    }
+    config.target.model = probe.config().target.model;
   }
-  BenchmarkResult result = runner.run();
-  {
-    std::lock_guard lock(mutex_);
-    runner_ = nullptr;
+
+  BenchmarkResult result;
+  result.config = config;
+  RunConfig planned = config;
+  while (next(planned, result.runs)) {
+    if (auto err = validate(planned); !err.empty()) throw SessionError(err);
+    load::Runner runner(planned, clock_, options_.log);
+    if (options_.on_record) runner.set_record_sink(options_.on_record);
+    {
+      std::lock_guard lock(mutex_);
+      runner_ = &runner;
+      if (pending_stop_) runner.stop(*pending_stop_);
+    }
+    BenchmarkResult part = runner.run();
+    {
+      std::lock_guard lock(mutex_);
+      runner_ = nullptr;
+    }
+    for (auto& run : part.runs) result.runs.push_back(std::move(run));
+    if (part.interrupted) {
+      result.interrupted = true;
+      result.stop_reason = part.stop_reason;
+      break;
+    }
+    planned = config;
   }
   result.environment = capture_host_environment();
   result.environment.target_url = sim_server ? "embedded simulator" : config.target.base_url;
@@ -78,7 +105,6 @@ BenchmarkResult Session::run() {
   if (sim_server) sim_server->stop();
   result.clock = make_clock_info(origin);
   metrics::aggregate_trials(result);
-  result.config.target.model = runner.config().target.model;
   return result;
 }
 

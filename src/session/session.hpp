@@ -37,6 +37,11 @@ struct SessionOptions {
   load::RecordSink on_record;
 };
 
+// Plans a sequence of runs (sweeps, searches): given the runs so far, fills `next` (a copy of the
+// session's resolved configuration: target, model and prompts already set) and returns true, or
+// returns false when the plan is done.
+using NextRun = std::function<bool(RunConfig& next, const std::vector<RunResult>& so_far)>;
+
 class Session {
  public:
   Session(SessionOptions options, const Clock& clock);
@@ -44,6 +49,14 @@ class Session {
   // Runs the benchmark. Throws SessionError before anything is sent when the configuration or the
   // target is unusable. When stopped, returns what finished with result.interrupted set.
   BenchmarkResult run();
+
+  // Runs the configurations `next` plans, one after another against the same target, and returns
+  // every run in one result (result.config is the session's configuration). Each planned
+  // configuration is validated; an invalid one throws SessionError.
+  BenchmarkResult run_sequence(const NextRun& next);
+
+  // The configuration as given (before the target is resolved).
+  const RunConfig& config() const noexcept { return options_.config; }
 
   // Asks the run to stop (any thread; also before run() starts, which then stops at once).
   void stop(std::string reason);

@@ -48,6 +48,7 @@ TEST(Compute, LatenciesFromTheRightStamps) {
   EXPECT_THAT(m.schedule_lag, Optional(DoubleEq(ns(1))));
   EXPECT_THAT(m.ttst, Optional(DoubleEq(ns(10))));         // second event - first event
   EXPECT_THAT(m.e2e, Optional(DoubleEq(ns(59))));          // last_token - dispatched
+  EXPECT_THAT(m.e2e_from_schedule, Optional(DoubleEq(ns(60))));  // last_token - scheduled
   EXPECT_THAT(m.stream_end, Optional(DoubleEq(ns(61))));   // end - dispatched
   EXPECT_THAT(m.worst_stall, Optional(DoubleEq(ns(30))));  // largest event gap
   EXPECT_THAT(m.tpot, Optional(DoubleEq(ns(50.0 / 5))));   // (60 - 10) / (6 - 1)

@@ -190,8 +190,8 @@ BenchmarkResult level(double ttft_ms, double spread_ms, int n, double gap_ms = 1
 TEST(Compare, IdenticalInputsShowNoSignificantChangeAnywhere) {
   const BenchmarkResult a = level(100, 50, 300);
   const auto rows = compare(a, a, CompareOptions{});
-  // 10 metrics x 3 percentiles + 3 throughputs.
-  EXPECT_EQ(rows.size(), 33U);
+  // 11 metrics x 3 percentiles + 3 throughputs.
+  EXPECT_EQ(rows.size(), 36U);
   for (const auto& row : rows)
     EXPECT_EQ(row.verdict, stats::Verdict::no_change) << row.metric << " " << row.stat;
 }
