@@ -1,0 +1,523 @@
+"""Benchmark: configure a run, execute it in C++, get :class:`~splleed.BenchmarkResults`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import _core
+from .config import (
+    OpenAIConfig,
+    SamplingParams,
+    SimBackend,
+    SLOConfig,
+    check_choice,
+    check_int,
+    check_number,
+)
+from .errors import BenchmarkError, ConfigError
+from .prompts import dataset_prompts
+from .results import BenchmarkResults, Record
+
+__all__ = ["Benchmark", "Progress"]
+
+# Python mode names (those of the original tool) and the CLI's, to the results JSON's.
+_MODES = {
+    "latency": "latency",
+    "throughput": "concurrency",
+    "serve": "rate",
+    "concurrency": "concurrency",
+    "rate": "rate",
+}
+_ARRIVALS = {"constant": "constant", "poisson": "poisson", "gamma": "gamma"}
+_RAMP_SHAPES = {"linear": "linear", "exponential": "exponential"}
+
+# How long the waiting thread blocks in C++ at a time: the bound on how late Ctrl-C, a callback
+# or a progress snapshot can be.
+_POLL_S = 0.1
+
+# Request ids are "splleed-r<run number>[-w]-<index>" (load/runner.cpp): the run number counts
+# levels times trials in plan order, "-w" marks warm-up.
+_REQUEST_ID = re.compile(r"^splleed-r(\d+)(-w)?-\d+$")
+
+INTERRUPT_REASON = "interrupted by Ctrl-C"
+
+
+@dataclass
+class Progress:
+    """A snapshot of a running benchmark, passed to ``on_progress``.
+
+    ``level``/``trial`` say which load level (and trial) the latest finished request belonged to,
+    ``phase`` whether it was ``"warmup"`` or ``"measure"``. ``phase_done``/``phase_total`` count
+    that phase's finished requests (``phase_total`` is None when the phase is bounded by time or
+    includes a ramp-up). ``completed`` counts every finished request so far (warm-up included), and
+    ``ok``/``failed``/``by_status`` the measured ones. ``log`` holds the progress lines since the
+    previous snapshot (one per phase, as the CLI prints)."""
+
+    elapsed_s: float = 0.0
+    level: str = ""
+    level_index: int = 0
+    levels: int = 0
+    trial: int = 0
+    trials: int = 1
+    phase: str = ""
+    phase_done: int = 0
+    phase_total: Optional[int] = None
+    completed: int = 0
+    ok: int = 0
+    failed: int = 0
+    by_status: Dict[str, int] = field(default_factory=dict)
+    finished: bool = False
+    log: List[str] = field(default_factory=list)
+
+
+def _listify(name: str, v: Any) -> List[Any]:
+    if isinstance(v, (list, tuple)):
+        if not v:
+            raise ConfigError(f"{name} needs at least one value.", name)
+        return list(v)
+    return [v]
+
+
+class Benchmark:
+    """One benchmark: a backend, a workload, a load plan and statistics options.
+
+    ``backend``: an :class:`OpenAIConfig` (or ``VLLMConfig``, ``TGIConfig``, ``SGLangConfig``,
+    ``LlamaCppConfig``) with ``endpoint=``, a :class:`SimBackend`, or ``"sim"`` for the embedded
+    simulated engine with its defaults.
+
+    Workload: ``prompts`` (a list of strings), or ``dataset`` (a Hugging Face dataset name or
+    object) with ``prompt_column``, ``num_samples``, ``dataset_split``, ``dataset_config``.
+    Requests cycle through the prompts in a seeded order.
+
+    Load: ``mode`` is ``"latency"`` (one request at a time), ``"throughput"`` (closed loop: each
+    level of ``concurrency`` keeps that many requests in flight) or ``"serve"`` (open loop:
+    ``arrival_rate`` requests/s per level, ``arrival_pattern`` constant|poisson|gamma,
+    ``burstiness`` the gamma shape, ``max_concurrency`` a cap in flight, ``ramp_up_s`` a climb from
+    ``ramp_start_rate``). The CLI's names ``"concurrency"`` and ``"rate"`` are accepted too.
+    ``runs`` measured requests (or ``duration_s`` seconds) per level after ``warmup`` requests;
+    ``trials`` repetitions of each level.
+
+    Statistics: ``confidence_level`` of every interval; ``slo`` for goodput.
+
+    Defaults are the CLI's: 100 requests per level, no warm-up, concurrency 1, 64 max tokens;
+    against the simulator 32 requests, 2 warm-up, concurrency 1, 4, 16 and 32 max tokens.
+
+    ``on_request(record)`` is called with each finished request's :class:`Record` (warm-up ones
+    too) and ``on_progress(snapshot)`` with a :class:`Progress` at most every 0.1 s and at the end,
+    both on the thread that called ``run_sync()`` (or the event loop of ``run()``). Records wait in
+    an unbounded queue, so a slow callback never slows the load.
+
+    ``output_file`` (``.json`` or ``.csv``) is written when the run ends, interrupted or not.
+    """
+
+    def __init__(
+        self,
+        backend: Union[OpenAIConfig, SimBackend, str],
+        prompts: Optional[Sequence[str]] = None,
+        *,
+        dataset: Any = None,
+        prompt_column: str = "prompt",
+        num_samples: Optional[int] = None,
+        dataset_split: str = "train",
+        dataset_config: Optional[str] = None,
+        mode: Optional[str] = None,
+        concurrency: Union[int, Sequence[int], None] = None,
+        warmup: Optional[int] = None,
+        runs: Optional[int] = None,
+        duration_s: Optional[float] = None,
+        trials: int = 1,
+        confidence_level: float = 0.95,
+        arrival_rate: Union[float, Sequence[float], None] = None,
+        arrival_pattern: str = "poisson",
+        burstiness: float = 1.0,
+        max_concurrency: Optional[int] = None,
+        ramp_up_s: Optional[float] = None,
+        ramp_start_rate: float = 1.0,
+        ramp_shape: str = "linear",
+        sampling: Optional[SamplingParams] = None,
+        slo: Optional[SLOConfig] = None,
+        seed: int = 0,
+        workers: int = 0,
+        output_file: Optional[str] = None,
+        on_request: Optional[Callable[[Record], Any]] = None,
+        on_progress: Optional[Callable[[Progress], Any]] = None,
+    ) -> None:
+        # Backend.
+        if isinstance(backend, str):
+            if backend != "sim":
+                raise ConfigError(
+                    f"backend must be a backend config (e.g. OpenAIConfig(endpoint=...)), a "
+                    f"SimBackend or 'sim' (got {backend!r}).",
+                    "backend",
+                )
+            backend = SimBackend()
+        if not isinstance(backend, (OpenAIConfig, SimBackend)):
+            raise ConfigError(
+                f"backend must be OpenAIConfig, VLLMConfig, TGIConfig, SGLangConfig, "
+                f"LlamaCppConfig, SimBackend or 'sim' (got {type(backend).__name__}).",
+                "backend",
+            )
+        self.backend = backend
+        sim = isinstance(backend, SimBackend)
+
+        # Workload.
+        if prompts is not None and dataset is not None:
+            raise ConfigError("give prompts or dataset, not both.", "dataset")
+        if dataset is not None:
+            prompt_list = dataset_prompts(
+                dataset, prompt_column, num_samples, dataset_split, dataset_config
+            )
+        elif prompts is not None:
+            if isinstance(prompts, str) or not isinstance(prompts, Sequence):
+                raise ConfigError("prompts must be a list of strings.", "prompts")
+            prompt_list = list(prompts)
+            for i, p in enumerate(prompt_list):
+                if not isinstance(p, str):
+                    raise ConfigError(
+                        f"prompts[{i}] must be a string (got {type(p).__name__}).", "prompts"
+                    )
+            if not prompt_list:
+                raise ConfigError("prompts must not be empty.", "prompts")
+            if num_samples is not None:
+                prompt_list = prompt_list[: check_int("num_samples", num_samples, 1)]
+        elif sim:
+            prompt_list = list(_core.default_sim_prompts())
+        else:
+            raise ConfigError("give prompts=[...] or dataset=... .", "prompts")
+        self.prompts: List[str] = prompt_list
+
+        # Load plan.
+        if mode is None:
+            mode = "serve" if arrival_rate is not None else "throughput"
+        wire_mode = check_choice("mode", mode, _MODES)
+        self.mode = mode
+        if concurrency is None:
+            levels = [1, 4, 16] if sim else [1]
+        else:
+            levels = [check_int("concurrency", c, 1) for c in _listify("concurrency", concurrency)]
+        rates: List[float] = []
+        if arrival_rate is not None:
+            rates = [
+                check_number("arrival_rate", r, positive=True)
+                for r in _listify("arrival_rate", arrival_rate)
+            ]
+        if wire_mode == "rate" and not rates:
+            raise ConfigError("mode 'serve' needs arrival_rate (requests/s).", "arrival_rate")
+        if wire_mode != "rate" and rates:
+            raise ConfigError(
+                f"arrival_rate applies to mode 'serve' only (mode is {mode!r}).", "arrival_rate"
+            )
+        if warmup is None:
+            warmup = 2 if sim else 0
+        check_int("warmup", warmup, 0)
+        if duration_s is not None:
+            check_number("duration_s", duration_s, positive=True)
+        if runs is None and duration_s is None:
+            runs = 32 if sim else 100
+        if runs is not None:
+            check_int("runs", runs, 1)
+        check_int("trials", trials, 1)
+        check_number("confidence_level", confidence_level, positive=True)
+        if not confidence_level < 1:
+            raise ConfigError(
+                f"confidence_level must be between 0 and 1, e.g. 0.95 (got {confidence_level}).",
+                "confidence_level",
+            )
+        arrival = check_choice("arrival_pattern", arrival_pattern, _ARRIVALS)
+        check_number("burstiness", burstiness, positive=True)
+        if max_concurrency is not None:
+            check_int("max_concurrency", max_concurrency, 1)
+        ramp = None
+        if ramp_up_s is not None:
+            if wire_mode != "rate":
+                raise ConfigError("ramp_up_s applies to mode 'serve' only.", "ramp_up_s")
+            ramp = {
+                "start_rate": check_number("ramp_start_rate", ramp_start_rate, positive=True),
+                "duration_s": check_number("ramp_up_s", ramp_up_s, positive=True),
+                "shape": check_choice("ramp_shape", ramp_shape, _RAMP_SHAPES),
+            }
+        check_int("seed", seed, 0)
+        check_int("workers", workers, 0)
+
+        if sampling is None:
+            sampling = SamplingParams()
+        if not isinstance(sampling, SamplingParams):
+            raise ConfigError("sampling must be a SamplingParams.", "sampling")
+        max_tokens = sampling.max_tokens
+        if max_tokens is None:
+            max_tokens = 32 if sim else 64
+        if sampling.min_tokens is not None and sampling.min_tokens > max_tokens:
+            raise ConfigError(
+                f"sampling.min_tokens ({sampling.min_tokens}) must not exceed max_tokens "
+                f"({max_tokens}).",
+                "sampling.min_tokens",
+            )
+        if slo is not None and not isinstance(slo, SLOConfig):
+            raise ConfigError("slo must be an SLOConfig.", "slo")
+        if output_file is not None:
+            suffix = str(output_file).lower().rsplit(".", 1)[-1]
+            if suffix not in ("json", "csv"):
+                raise ConfigError(
+                    f"output_file must end in .json or .csv (got {output_file!r}).", "output_file"
+                )
+        for name, cb in (("on_request", on_request), ("on_progress", on_progress)):
+            if cb is not None and not callable(cb):
+                raise ConfigError(f"{name} must be callable.", name)
+
+        self.sampling = sampling
+        self.slo = slo
+        self.output_file = output_file
+        self.on_request = on_request
+        self.on_progress = on_progress
+        self.results: Optional[BenchmarkResults] = None  # the latest run's, interrupted or not
+
+        if isinstance(backend, OpenAIConfig):
+            target = {
+                "base_url": backend.endpoint,
+                "api": backend.wire_api,
+                "model": backend.model,
+                "insecure": backend.insecure,
+                "connect_timeout_ms": backend.connect_timeout_s * 1e3,
+                "read_timeout_ms": backend.read_timeout_s * 1e3,
+            }
+            self._api_key = backend.resolved_api_key()
+            self._sim_json: Optional[str] = None
+        else:
+            target = {
+                "base_url": "",
+                "api": "openai-completions",
+                "model": "",
+                "insecure": False,
+                "connect_timeout_ms": 10_000.0,
+                "read_timeout_ms": 120_000.0,
+            }
+            self._api_key = ""
+            self._sim_json = backend.to_json()
+        # The "config" object of the results JSON (docs/results-format.md).
+        self._config: Dict[str, Any] = {
+            "target": target,
+            "sampling": {
+                "max_tokens": max_tokens,
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
+                "ignore_eos": sampling.ignore_eos,
+                "min_tokens": sampling.min_tokens,
+                "extra_body": None if sampling.extra_body is None else dict(sampling.extra_body),
+            },
+            "load": {
+                "mode": wire_mode,
+                "concurrency": levels,
+                "num_requests": runs,
+                "duration_s": None if duration_s is None else float(duration_s),
+                "warmup": warmup,
+                "seed": seed,
+                "workers": workers,
+                "request_rates": rates,
+                "arrival": arrival,
+                "burstiness": float(burstiness),
+                "max_concurrency": max_concurrency,
+                "ramp": ramp,
+            },
+            "prompts": prompt_list,
+            "stats": {
+                "confidence": float(confidence_level),
+                "trials": trials,
+                "slos": [] if slo is None else slo.targets(),
+            },
+        }
+        self._config_json = json.dumps(self._config)
+        # The C++ validate() as a backstop: it names CLI options, so it comes after the checks
+        # above, which name this class's fields.
+        try:
+            err = _core.check(self._config_json, self._api_key, self._sim_json)
+        except _core.ConfigError as e:
+            raise ConfigError(str(e)) from None
+        if err:
+            raise ConfigError(err)
+
+    # ---- introspection ----
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The configuration as the results JSON will record it (API key left out)."""
+        return json.loads(self._config_json)
+
+    def _plan(self) -> List[Tuple[str, int]]:
+        """(label, trial) per run number, in the runner's order (levels outer, trials inner)."""
+        load = self._config["load"]
+        if load["mode"] == "rate":
+            labels = [f"rate={r:g}" for r in load["request_rates"]]
+        elif load["mode"] == "latency":
+            labels = ["latency"]
+        else:
+            labels = [f"concurrency={c}" for c in load["concurrency"]]
+        trials = self._config["stats"]["trials"]
+        return [(label, t) for label in labels for t in range(trials)]
+
+    # ---- running ----
+
+    def run_sync(self) -> BenchmarkResults:
+        """Runs the benchmark and returns its results. Ctrl-C stops it: requests in flight end
+        as ``incomplete``, and the results so far are returned (and saved to ``output_file``)
+        with ``interrupted`` set. Raises BenchmarkError when the target cannot be used."""
+        handle, state = self._start()
+        interrupted = False
+        while True:
+            try:
+                while not handle.finished():
+                    handle.wait(_POLL_S)
+                    state.dispatch(handle.drain())
+                break
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise  # a second Ctrl-C abandons the run; the handle stops it when collected
+                interrupted = True
+                handle.stop(INTERRUPT_REASON)
+        return self._finish(handle, state)
+
+    async def run(self) -> BenchmarkResults:
+        """The asynchronous form of :meth:`run_sync`: waits in a worker thread of the event loop's
+        default executor, and calls the callbacks on the event loop. Cancelling the task stops the
+        run; what finished is saved to ``output_file`` and kept in ``self.results`` before the
+        cancellation propagates."""
+        loop = asyncio.get_running_loop()
+        handle, state = self._start()
+        try:
+            while not handle.finished():
+                await loop.run_in_executor(None, handle.wait, _POLL_S)
+                state.dispatch(handle.drain())
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            handle.stop("the benchmark task was cancelled")
+            while not handle.finished():
+                handle.wait(_POLL_S)
+                state.dispatch(handle.drain())
+            self._finish(handle, state)
+            raise
+        return self._finish(handle, state)
+
+    def _start(self) -> Tuple["_core.Run", "_Dispatcher"]:
+        try:
+            handle = _core.Run(self._config_json, self._api_key, self._sim_json)
+        except _core.ConfigError as e:
+            raise ConfigError(str(e)) from None
+        state = _Dispatcher(self, handle)
+        handle.start()
+        return handle, state
+
+    def _finish(self, handle: "_core.Run", state: "_Dispatcher") -> BenchmarkResults:
+        state.dispatch(handle.drain())
+        try:
+            core = handle.result()
+        except _core.SessionError as e:
+            raise BenchmarkError(str(e)) from None
+        results = BenchmarkResults(core)
+        self.results = results
+        if self.output_file is not None:
+            results.save(self.output_file)
+        state.final()
+        if state.error is not None:
+            raise state.error
+        return results
+
+
+class _Dispatcher:
+    """Turns drained events into callback calls and progress snapshots, on the calling thread.
+    A callback that raises stops the run; the exception is raised once the run has ended."""
+
+    def __init__(self, bench: Benchmark, handle: "_core.Run") -> None:
+        self.bench = bench
+        self.handle = handle
+        self.plan = bench._plan()
+        load = bench._config["load"]
+        self.warmup = load["warmup"]
+        # A measured phase has a known size only when bounded by count without a ramp-up.
+        self.measure_total = (
+            load["num_requests"]
+            if load["duration_s"] is None and load["ramp"] is None
+            else None
+        )
+        self.start = time.monotonic()
+        self.progress = Progress(levels=len({label for label, _ in self.plan}),
+                                 trials=bench._config["stats"]["trials"])
+        self.phase_key: Optional[Tuple[int, bool]] = None
+        self.last_snapshot = -math.inf
+        self.error: Optional[BaseException] = None
+        self.pending: Deque[Tuple[str, Any]] = deque()
+
+    def _call(self, cb: Callable[[Any], Any], arg: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            cb(arg)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - handed back to the caller after the run ends
+            self.error = e
+            self.handle.stop(f"the {cb.__name__ if hasattr(cb, '__name__') else 'callback'} "
+                             f"callback raised {type(e).__name__}")
+
+    def _account(self, record: Record) -> None:
+        p = self.progress
+        m = _REQUEST_ID.match(record.request_id)
+        if m:
+            run_number, warm = int(m.group(1)), m.group(2) is not None
+            key = (run_number, warm)
+            if key != self.phase_key:
+                self.phase_key = key
+                p.phase_done = 0
+                if run_number < len(self.plan):
+                    label, p.trial = self.plan[run_number]
+                    p.level = label
+                    labels = list(dict.fromkeys(lbl for lbl, _ in self.plan))
+                    p.level_index = labels.index(label)
+                p.phase = "warmup" if warm else "measure"
+                p.phase_total = self.warmup if warm else self.measure_total
+            p.phase_done += 1
+        p.completed += 1
+        if not record.warmup and not record.ramp_up:
+            if record.status == "ok":
+                p.ok += 1
+            else:
+                p.failed += 1
+            p.by_status[record.status] = p.by_status.get(record.status, 0) + 1
+
+    def dispatch(self, events: List[Tuple[str, Any]]) -> None:
+        # Events wait in self.pending, so a Ctrl-C inside a callback loses none of the rest.
+        self.pending.extend(events)
+        changed = False
+        while self.pending:
+            kind, payload = self.pending.popleft()
+            if kind == "log":
+                self.progress.log.append(payload)
+                changed = True
+                continue
+            metrics = payload.pop("metrics")
+            record = Record(payload, metrics)
+            self._account(record)
+            changed = True
+            if self.bench.on_request is not None:
+                self._call(self.bench.on_request, record)
+        now = time.monotonic()
+        if changed and self.bench.on_progress is not None and now - self.last_snapshot >= _POLL_S:
+            self._snapshot(now)
+
+    def _snapshot(self, now: float) -> None:
+        self.last_snapshot = now
+        self.progress.elapsed_s = now - self.start
+        snap = Progress(**{**self.progress.__dict__, "by_status": dict(self.progress.by_status),
+                           "log": list(self.progress.log)})
+        self.progress.log.clear()
+        if self.bench.on_progress is not None:
+            self._call(self.bench.on_progress, snap)
+
+    def final(self) -> None:
+        self.progress.finished = True
+        if self.bench.on_progress is not None:
+            self._snapshot(time.monotonic())

@@ -1,0 +1,432 @@
+// splleed._core: the C++ side of the Python API.
+//
+// A benchmark runs on a C++ thread that never touches Python: the record sink copies each finished
+// record into a queue under a mutex, and the Python thread (the caller of Benchmark.run_sync, or the
+// event loop of Benchmark.run) waits in short, GIL-free waits, drains the queue and calls the user's
+// callbacks. The queue is unbounded, so a slow callback delays only its own thread, never the
+// workers; its memory is bounded by the run's own record count.
+//
+// Configuration arrives as the "config" object of the results JSON (docs/results-format.md), read
+// by report::from_json, so the Python API and the CLI share one parser and one schema.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/request_metrics.hpp"
+#include "report/reporters.hpp"
+#include "session/session.hpp"
+#include "sim/sim_server.hpp"
+#include "splleed/version.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+using namespace splleed;
+using nlohmann::json;
+
+// A configuration the C++ side rejects; surfaces in Python as a ValueError subclass.
+struct ConfigError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Reads a "config" object through report::from_json by wrapping it in an otherwise empty results
+// document; the wrapper's other fields are placeholders that from_json requires.
+RunConfig config_from_json_text(const std::string& text, const std::string& api_key) {
+  json config = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object())
+    throw ConfigError("the configuration is not a JSON object.");
+  json doc = {
+      {"schema_version", BenchmarkResult::kSchemaVersion},
+      {"config", std::move(config)},
+      {"environment",
+       {{"hostname", ""}, {"os", ""}, {"cpu_model", ""}, {"cpu_cores", 0},
+        {"splleed_version", ""}, {"build_commit", ""}, {"target_url", ""}, {"served_model", ""}}},
+      {"clock", {{"monotonic_origin_ns", 0}, {"wall_start_unix_ns", 0}, {"wall_start", ""}}},
+      {"interrupted", false},
+      {"stop_reason", ""},
+      {"runs", json::array()},
+  };
+  RunConfig out;
+  try {
+    out = report::from_json(doc).config;
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  // from_json only restores a placeholder for a key; the real one travels apart from the JSON.
+  out.target.api_key = api_key;
+  return out;
+}
+
+// The simulator's settings as a JSON object with SimConfig's field names; unknown keys are errors.
+sim::SimConfig sim_from_json_text(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    throw ConfigError("the simulator configuration is not a JSON object.");
+  sim::SimConfig c;
+  for (const auto& [key, value] : j.items()) {
+    try {
+      if (key == "ttft_ms") c.ttft_ms = value.get<double>();
+      else if (key == "itl_ms") c.itl_ms = value.get<double>();
+      else if (key == "prefill_us_per_token") c.prefill_us_per_token = value.get<double>();
+      else if (key == "step_us_per_running") c.step_us_per_running = value.get<double>();
+      else if (key == "jitter") c.jitter = value.get<double>();
+      else if (key == "eos_probability") c.eos_probability = value.get<double>();
+      else if (key == "max_running") c.max_running = value.get<std::int32_t>();
+      else if (key == "threads") c.threads = value.get<std::int32_t>();
+      else if (key == "seed") c.seed = value.get<std::uint64_t>();
+      else if (key == "model") c.model = value.get<std::string>();
+      else throw ConfigError("unknown simulator setting '" + key + "'.");
+    } catch (const json::exception&) {
+      throw ConfigError("simulator setting '" + key + "' has the wrong type.");
+    }
+  }
+  // A simulator that nobody reads the send log of keeps none.
+  c.record_send_log = false;
+  return c;
+}
+
+nb::object nullable_ns(const std::optional<Nanos>& t, Nanos origin) {
+  if (!t) return nb::none();
+  return nb::int_(*t - origin);
+}
+
+nb::object nullable_ms(const std::optional<double>& ns) {
+  if (!ns) return nb::none();
+  return nb::float_(*ns / 1e6);
+}
+
+template <class T>
+nb::object nullable(const std::optional<T>& v) {
+  if (!v) return nb::none();
+  return nb::cast(*v);
+}
+
+// Per-request metrics (docs/metrics.md) in milliseconds, None where undefined for the request.
+nb::dict metrics_dict(const RequestRecord& r) {
+  const metrics::RequestMetrics m = metrics::compute(r);
+  nb::dict d;
+  d["ttft_ms"] = nullable_ms(m.ttft);
+  d["ttft_from_schedule_ms"] = nullable_ms(m.ttft_from_schedule);
+  d["schedule_lag_ms"] = nullable_ms(m.schedule_lag);
+  d["ttst_ms"] = nullable_ms(m.ttst);
+  d["tpot_ms"] = nullable_ms(m.tpot);
+  d["e2e_ms"] = nullable_ms(m.e2e);
+  d["stream_end_ms"] = nullable_ms(m.stream_end);
+  d["worst_stall_ms"] = nullable_ms(m.worst_stall);
+  return d;
+}
+
+// One record with the keys and value forms of a "requests" entry of the results JSON. Written out
+// here because the reporters expose only whole-result serialisation; tests/python checks that the
+// keys and values agree with report::to_json's.
+nb::dict record_dict(const RequestRecord& r, Nanos origin) {
+  nb::dict d;
+  d["index"] = r.index;
+  d["prompt_index"] = r.prompt_index;
+  d["warmup"] = r.warmup;
+  d["ramp_up"] = r.ramp_up;
+  d["request_id"] = r.request_id;
+  d["response_id"] = r.response_id;
+  d["status"] = std::string(to_string(r.status));
+  d["http_status"] = r.http_status;
+  d["error"] = r.error;
+  d["finish_reason"] = r.finish_reason;
+  d["scheduled_ns"] = nullable_ns(r.scheduled, origin);
+  d["dispatched_ns"] = nullable_ns(r.dispatched, origin);
+  d["headers_ns"] = nullable_ns(r.headers, origin);
+  d["first_event_ns"] = nullable_ns(r.first_event, origin);
+  d["first_token_ns"] = nullable_ns(r.first_token, origin);
+  d["last_token_ns"] = nullable_ns(r.last_token, origin);
+  d["end_ns"] = nullable_ns(r.end, origin);
+  nb::list events;
+  for (const TokenEvent& e : r.tokens) {
+    nb::list pair;
+    pair.append(e.received - origin);
+    pair.append(e.tokens);
+    events.append(pair);
+  }
+  d["token_events"] = events;
+  nb::dict usage;
+  usage["prompt_tokens"] = nullable(r.usage.prompt_tokens);
+  usage["completion_tokens"] = nullable(r.usage.completion_tokens);
+  usage["cached_tokens"] = nullable(r.usage.cached_tokens);
+  usage["reasoning_tokens"] = nullable(r.usage.reasoning_tokens);
+  d["usage"] = usage;
+  d["events"] = r.events;
+  d["output_bytes"] = r.output_bytes;
+  d["output_tokens"] = r.output_tokens();
+  return d;
+}
+
+// A finished benchmark, kept in C++ form so that every view is written by the CLI's own reporters.
+class Result {
+ public:
+  explicit Result(BenchmarkResult r) : r_(std::move(r)) {}
+
+  static Result from_json_text(const std::string& text) {
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw ConfigError("results JSON: not valid JSON.");
+    try {
+      return Result(report::from_json(j));
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(e.what());
+    }
+  }
+
+  std::string to_json_text() const { return write(report::write_json); }
+  std::string console() const { return write(report::write_console); }
+  std::string csv_summary() const { return write(report::write_csv_summary); }
+  std::string csv_requests() const { return write(report::write_csv_requests); }
+
+  // [run][request] -> metrics_dict, in the order of the JSON "runs" and "requests".
+  nb::list request_metrics() const {
+    nb::list runs;
+    for (const RunResult& run : r_.runs) {
+      nb::list per_run;
+      for (const RequestRecord& rec : run.requests) per_run.append(metrics_dict(rec));
+      runs.append(per_run);
+    }
+    return runs;
+  }
+
+ private:
+  std::string write(void (*writer)(const BenchmarkResult&, std::ostream&)) const {
+    std::ostringstream out;
+    writer(r_, out);
+    return out.str();
+  }
+
+  BenchmarkResult r_;
+};
+
+// One benchmark running on its own C++ thread (see the top of this file).
+class Run {
+ public:
+  Run(const std::string& config_json, const std::string& api_key,
+      const std::optional<std::string>& sim_json)
+      : session_(make_options(config_json, api_key, sim_json), clock_) {}
+
+  ~Run() {
+    if (thread_.joinable()) {
+      session_.stop("the Python run object was discarded");
+      thread_.join();  // the run thread never needs the GIL, so holding it here cannot deadlock
+    }
+  }
+
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  void start() {
+    if (thread_.joinable() || finished_) throw std::logic_error("this run was already started");
+    // The run's threads inherit this thread's signal mask: block SIGINT/SIGTERM while creating it
+    // so that Ctrl-C always reaches Python's handler on the main thread, never a worker.
+    sigset_t block, previous;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &previous);
+    origin_ = clock_.now();
+    try {
+      thread_ = std::thread([this] { body(); });
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
+
+  // Waits up to timeout_s for a queued event or the end of the run. True when there is something
+  // to drain or the run has ended.
+  bool wait(double timeout_s) {
+    std::unique_lock lock(mutex_);
+    const auto timeout = std::chrono::duration<double>(std::max(0.0, timeout_s));
+    return cv_.wait_for(lock, timeout, [this] { return finished_ || !queue_.empty(); });
+  }
+
+  bool finished() {
+    std::lock_guard lock(mutex_);
+    return finished_ && queue_.empty();
+  }
+
+  // Every queued event, oldest first: ("record", dict) or ("log", str).
+  nb::list drain() {
+    std::deque<Event> events;
+    {
+      std::lock_guard lock(mutex_);
+      events.swap(queue_);
+    }
+    nb::list out;
+    for (const Event& e : events) {
+      if (const auto* rec = std::get_if<RequestRecord>(&e)) {
+        nb::dict d = record_dict(*rec, origin_);
+        d["metrics"] = metrics_dict(*rec);
+        out.append(nb::make_tuple("record", d));
+      } else {
+        out.append(nb::make_tuple("log", std::get<std::string>(e)));
+      }
+    }
+    return out;
+  }
+
+  void stop(const std::string& reason) { session_.stop(reason); }
+
+  // After the run has ended: the result, or the error that prevented it.
+  Result result() {
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    if (!finished_) throw std::logic_error("the run has not finished");
+    if (taken_) throw std::logic_error("the result was already taken");
+    if (!error_.empty()) {
+      if (session_error_) throw session::SessionError(error_);
+      throw std::runtime_error(error_);
+    }
+    taken_ = true;
+    return Result(std::move(result_));
+  }
+
+ private:
+  using Event = std::variant<RequestRecord, std::string>;
+
+  session::SessionOptions make_options(const std::string& config_json, const std::string& api_key,
+                                       const std::optional<std::string>& sim_json) {
+    session::SessionOptions o;
+    o.config = config_from_json_text(config_json, api_key);
+    if (sim_json) o.embedded_sim = sim_from_json_text(*sim_json);
+    o.log = [this](const std::string& line) { push(line); };
+    o.on_record = [this](const RequestRecord& r) { push(r); };
+    return o;
+  }
+
+  template <class T>
+  void push(T&& item) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.emplace_back(std::forward<T>(item));
+    }
+    cv_.notify_all();
+  }
+
+  void body() {
+    BenchmarkResult result;
+    std::string error;
+    bool session_error = false;
+    try {
+      result = session_.run();
+    } catch (const session::SessionError& e) {
+      error = e.what();
+      session_error = true;
+    } catch (const std::exception& e) {
+      error = std::string("the benchmark failed: ") + e.what();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      result_ = std::move(result);
+      error_ = std::move(error);
+      session_error_ = session_error;
+      finished_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  MonotonicClock clock_;
+  session::Session session_;
+  Nanos origin_ = 0;
+  std::thread thread_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Event> queue_;        // guarded by mutex_
+  bool finished_ = false;          // guarded by mutex_
+  bool taken_ = false;             // guarded by mutex_
+  BenchmarkResult result_;         // guarded by mutex_; valid once finished_
+  std::string error_;              // guarded by mutex_
+  bool session_error_ = false;     // guarded by mutex_
+};
+
+// validate() and the simulator's checks, without starting anything. Empty when usable.
+std::string check(const std::string& config_json, const std::string& api_key,
+                  const std::optional<std::string>& sim_json) {
+  RunConfig config = config_from_json_text(config_json, api_key);
+  if (sim_json) {
+    sim::SimConfig sc = sim_from_json_text(*sim_json);
+    if (auto err = sim::validate(sc); !err.empty()) return err;
+    // The session fills these in for the embedded simulator.
+    config.target.base_url = "http://127.0.0.1:1";
+    if (config.prompts.empty()) config.prompts = session::default_sim_prompts();
+  }
+  return validate(config);
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "C++ core of splleed: runs benchmarks and writes reports.";
+  m.attr("__version__") = kVersion;
+  m.attr("build_commit") = kBuildCommit;
+
+  nb::exception<ConfigError>(m, "ConfigError", PyExc_ValueError);
+  nb::exception<session::SessionError>(m, "SessionError", PyExc_RuntimeError);
+
+  m.def("check", &check, "config_json"_a, "api_key"_a, "sim_json"_a.none(),
+        "validate() of the configuration (and of the simulator's): '' when usable, otherwise one "
+        "sentence naming the offending option.");
+  m.def("default_sim_prompts", &session::default_sim_prompts,
+        "Prompts used against the embedded simulator when none are given.");
+  m.def(
+      "canonical_config",
+      [](const std::string& config_json, const std::string& api_key) {
+        BenchmarkResult r;
+        r.config = config_from_json_text(config_json, api_key);
+        return report::to_json(r)["config"].dump();
+      },
+      "config_json"_a, "api_key"_a,
+      "The configuration as the results JSON writes it (the API key redacted).");
+
+  nb::class_<Result>(m, "Result")
+      .def_static("from_json", &Result::from_json_text, "text"_a,
+                  "Reads a results JSON document (report::from_json).")
+      .def("to_json", &Result::to_json_text, nb::call_guard<nb::gil_scoped_release>(),
+           "The results JSON exactly as `splleed run --json` writes it.")
+      .def("console", &Result::console, nb::call_guard<nb::gil_scoped_release>(),
+           "The console tables of `splleed run`.")
+      .def("csv_summary", &Result::csv_summary, nb::call_guard<nb::gil_scoped_release>(),
+           "The summary CSV of `splleed run --csv`.")
+      .def("csv_requests", &Result::csv_requests, nb::call_guard<nb::gil_scoped_release>(),
+           "The per-request CSV of `splleed run --csv`.")
+      .def("request_metrics", &Result::request_metrics,
+           "Per-request metrics in ms, as [run][request] dicts.");
+
+  nb::class_<Run>(m, "Run")
+      .def(nb::init<const std::string&, const std::string&, const std::optional<std::string>&>(),
+           "config_json"_a, "api_key"_a, "sim_json"_a.none())
+      .def("start", &Run::start, "Starts the benchmark on a C++ thread.")
+      .def("wait", &Run::wait, "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
+           "Waits (without the GIL) for an event or the end; True when there is something.")
+      .def("finished", &Run::finished, "True once the run has ended and every event was drained.")
+      .def("drain", &Run::drain, "Queued events: ('record', dict) or ('log', str), oldest first.")
+      .def("stop", &Run::stop, "reason"_a, nb::call_guard<nb::gil_scoped_release>(),
+           "Asks the run to stop; in-flight requests end as incomplete.")
+      .def("result", &Run::result, nb::call_guard<nb::gil_scoped_release>(),
+           "The finished result; raises SessionError when the run could not start.");
+}
