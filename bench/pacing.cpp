@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <limits>
 #include <boost/asio.hpp>
 #include <vector>
 
@@ -51,8 +54,8 @@ Lateness reference_pacer(const std::vector<Nanos>& offsets, const MonotonicClock
   std::function<void()> arm = [&] {
     if (i == offsets.size()) return;
     const Nanos due = start + offsets[i];
-    timer.expires_at(asio::steady_clock::time_point(std::chrono::nanoseconds(due)));
-    timer.async_wait([&, due](const boost::system::error_code&) {
+    timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(due)));
+    timer.async_wait([&](const boost::system::error_code&) {
       const Nanos now = clock.now();
       // Every arrival already due goes out in this wake-up, as the runner's pacer does.
       while (i < offsets.size() && start + offsets[i] <= now) {
@@ -61,7 +64,6 @@ Lateness reference_pacer(const std::vector<Nanos>& offsets, const MonotonicClock
         last = now;
         ++i;
       }
-      (void)due;
       arm();
     });
   };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds with warnings as errors, runs every test,
-# then runs them again under AddressSanitizer + UBSan.
+# installs the Python package and runs its tests, then runs the C++ tests again under
+# AddressSanitizer + UBSan. SPLLEED_SKIP_PYTHON=1 / SPLLEED_SKIP_SANITIZERS=1 skip those parts.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -8,6 +9,11 @@ jobs=$(nproc)
 
 "$root/scripts/build.sh" "$root/build"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
+
+# The Python package: pip install into .venv, then pytest.
+if [ "${SPLLEED_SKIP_PYTHON:-0}" != 1 ]; then
+  "$root/scripts/test-python.sh"
+fi
 
 if [ "${SPLLEED_SKIP_SANITIZERS:-0}" != 1 ]; then
   "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSPLLEED_SANITIZE=ON -DSPLLEED_BENCH=OFF

@@ -168,6 +168,7 @@ struct Plan {
   double slo_percentile = 99;
   double search_tolerance = 0.05;
   std::int32_t saturation = 256;
+  session::ObserveOptions observe;
 };
 
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
@@ -179,6 +180,7 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
   options.config = std::move(config);
   if (use_sim) options.embedded_sim = sim_opts.to_config();
   options.log = [](const std::string& line) { std::cerr << "splleed: " << line << "\n"; };
+  if (plan.observe.enabled) options.observe = plan.observe;
   session::Session session(std::move(options), clock);
   BenchmarkResult result;
   {
@@ -347,6 +349,16 @@ int main(int argc, char** argv) {
   run->add_option("--saturation", saturation,
                   "Sweep and SLO search: requests in flight in the maximum-throughput run")
       ->capture_default_str();
+  bool no_scrape = false, no_gpu = false;
+  std::string metrics_url;
+  double scrape_interval_s = 1;
+  run->add_flag("--no-scrape", no_scrape, "Do not scrape the engine's metrics endpoint");
+  run->add_option("--metrics-url", metrics_url,
+                  "Engine metrics endpoint (default: the target's base URL + /metrics)");
+  run->add_option("--scrape-interval", scrape_interval_s,
+                  "Seconds between engine metrics scrapes (at least 0.1)")
+      ->capture_default_str();
+  run->add_flag("--no-gpu", no_gpu, "Do not read GPU telemetry (NVML)");
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
@@ -451,8 +463,15 @@ int main(int argc, char** argv) {
     std::cerr << "splleed: --saturation must be at least 1.\n";
     return 2;
   }
+  if (!(scrape_interval_s >= 0.1)) {
+    std::cerr << "splleed: --scrape-interval must be at least 0.1 s (got " << scrape_interval_s
+              << ").\n";
+    return 2;
+  }
   Plan plan{sweep_points, slo_search,
             slo_search && run->count("--mode") && config.load.mode == LoadMode::concurrency,
-            slo_percentile, search_tolerance, saturation};
+            slo_percentile, search_tolerance, saturation,
+            session::ObserveOptions{!no_scrape, metrics_url,
+                                    static_cast<Nanos>(scrape_interval_s * 1e9), !no_gpu}};
   return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan);
 }

@@ -41,6 +41,18 @@ struct Usage {
   std::optional<std::int64_t> reasoning_tokens;
 };
 
+// The engine's state over one request's lifetime [dispatched, end], from its scraped metrics.
+// A field is empty when the engine does not expose that signal.
+struct RequestEngineState {
+  std::optional<double> waiting_at_start;  // requests queued in the engine when it was sent
+  std::optional<double> waiting_max;
+  std::optional<double> running_mean;      // batch size
+  std::optional<double> running_max;
+  std::optional<double> kv_usage_max;      // 0..1
+  std::optional<double> preemptions;       // estimated count during the request
+  std::optional<double> gpu_utilization_mean;  // 0..1
+};
+
 struct RequestRecord {
   std::uint64_t index = 0;        // order of issue within its run (warm-up requests included)
   std::uint32_t prompt_index = 0; // which workload prompt was sent
@@ -65,6 +77,7 @@ struct RequestRecord {
   std::string finish_reason;         // as the server said (stop, length, ...)
 
   Usage usage;
+  std::optional<RequestEngineState> engine;  // when engine metrics were scraped
   std::uint32_t events = 0;          // stream events of any kind
   std::uint64_t output_bytes = 0;    // bytes of generated text received
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "splleed/config.hpp"
@@ -82,6 +83,14 @@ struct ClientHealth {
   std::string verdict;              // one plain sentence; "" when the client kept up
 };
 
+// Why the slowest requests of a run were slow: one group (e.g. the p99-and-above TTFT requests)
+// compared with the rest on each engine signal.
+struct WhyFinding {
+  std::string group;                   // "p99-TTFT requests"
+  std::int64_t requests = 0;           // in the group
+  std::vector<std::string> sentences;  // strongest difference first; or one saying none is visible
+};
+
 struct RunResult {
   std::string label;          // e.g. "concurrency=4"
   LoadMode mode = LoadMode::concurrency;
@@ -91,6 +100,7 @@ struct RunResult {
   RunSummary summary;                   // steady state: warm-up and ramp-up excluded
   std::optional<RunSummary> ramp_up;    // open loop with --ramp-up: the ramp's own summary
   ClientHealth client_health;
+  std::vector<WhyFinding> why;          // when engine metrics were scraped
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 
@@ -158,6 +168,26 @@ struct SloSearchResult {
   std::string verdict;           // one sentence
 };
 
+// One canonical engine signal over the run: points [from_ns relative to the run's origin, value].
+struct SignalSeries {
+  std::string signal;  // e.g. "waiting_requests", "kv_cache_usage"
+  std::vector<std::pair<Nanos, double>> points;
+};
+
+// What splleed saw of the engine's own metrics (and GPUs) while it measured.
+struct EngineObservation {
+  std::string metrics_url;             // scraped endpoint ("" when not scraped)
+  std::string engine;                  // detected profile: vllm, sglang, tgi, llamacpp, ...
+  std::string variant;                 // naming generation, e.g. vLLM "v1"
+  double interval_s = 0;
+  std::int64_t scrapes_ok = 0;
+  std::int64_t scrapes_failed = 0;
+  std::vector<std::string> failures;   // the first few failed scrapes, each "t=...: message"
+  std::vector<SignalSeries> timeline;  // every canonical signal with data (absolute ns in memory)
+  std::vector<std::string> unmapped;   // raw sample names no profile reads
+  std::string gpu;                     // "" when read; otherwise why GPU telemetry is absent
+};
+
 struct BenchmarkResult {
   static constexpr int kSchemaVersion = 1;
   RunConfig config;
@@ -169,6 +199,7 @@ struct BenchmarkResult {
   // One per label, in order of first appearance (metrics::aggregate_trials); empty until filled.
   std::vector<TrialAggregate> aggregates;
   std::optional<SweepResult> sweep;
+  std::optional<EngineObservation> engine;
   std::optional<SloSearchResult> slo_search;
 };
 

@@ -119,6 +119,21 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
                        counts(*run.ramp_up));
     write_summary(*run.ramp_up, std::string(), out);
   }
+  // Why the slowest requests were slow, from the engine's own metrics.
+  for (const WhyFinding& w : run.why) {
+    out << fmt::format("  why, {} ({}):\n", w.group, w.requests);
+    for (const std::string& s : w.sentences) out << "    " << s << '\n';
+  }
+}
+
+void write_engine(const EngineObservation& e, std::ostream& out) {
+  out << fmt::format("\nEngine metrics: {} ({}{}), {} scrapes every {:g} s", e.metrics_url,
+                     e.engine, e.variant.empty() ? "" : " " + e.variant, e.scrapes_ok, e.interval_s);
+  if (e.scrapes_failed > 0) out << fmt::format(", {} failed", e.scrapes_failed);
+  out << '\n';
+  if (e.scrapes_ok == 0 && !e.failures.empty())
+    out << "  not available: " << e.failures.front() << '\n';
+  if (!e.gpu.empty()) out << "  GPU telemetry: absent (" << e.gpu << ")\n";
 }
 
 // "mean +/-half-width" of a cross-trial estimate; the mean alone when it has no interval.
@@ -220,6 +235,7 @@ void write_console(const BenchmarkResult& result, std::ostream& out) {
     if (i > 0 || result.interrupted) out << '\n';
     write_run(result.runs[i], show_trial, out);
   }
+  if (result.engine) write_engine(*result.engine, out);
   write_plans(result, out);
   // Cross-trial figures only mean something with repeated trials.
   const bool repeated = std::any_of(result.aggregates.begin(), result.aggregates.end(),

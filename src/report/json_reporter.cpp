@@ -258,6 +258,44 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   out["events"] = r.events;
   out["output_bytes"] = r.output_bytes;
   out["output_tokens"] = r.output_tokens();  // derived; from_json ignores it
+  if (r.engine) {  // present only when engine metrics were scraped
+    const RequestEngineState& e = *r.engine;
+    out["engine"] = {{"waiting_at_start", nullable(e.waiting_at_start)},
+                     {"waiting_max", nullable(e.waiting_max)},
+                     {"running_mean", nullable(e.running_mean)},
+                     {"running_max", nullable(e.running_max)},
+                     {"kv_usage_max", nullable(e.kv_usage_max)},
+                     {"preemptions", nullable(e.preemptions)},
+                     {"gpu_utilization_mean", nullable(e.gpu_utilization_mean)}};
+  }
+  return out;
+}
+
+ordered_json why_json(const std::vector<WhyFinding>& why) {
+  ordered_json out = ordered_json::array();
+  for (const WhyFinding& w : why)
+    out.push_back({{"group", w.group}, {"requests", w.requests}, {"sentences", w.sentences}});
+  return out;
+}
+
+ordered_json engine_json(const EngineObservation& e, Nanos origin) {
+  ordered_json out;
+  out["metrics_url"] = e.metrics_url;
+  out["engine"] = e.engine;
+  out["variant"] = e.variant;
+  out["interval_s"] = e.interval_s;
+  out["scrapes_ok"] = e.scrapes_ok;
+  out["scrapes_failed"] = e.scrapes_failed;
+  out["failures"] = e.failures;
+  ordered_json timeline = ordered_json::object();
+  for (const SignalSeries& s : e.timeline) {
+    ordered_json points = ordered_json::array();
+    for (const auto& [t, v] : s.points) points.push_back({t - origin, v});
+    timeline[s.signal] = std::move(points);
+  }
+  out["timeline"] = std::move(timeline);
+  out["unmapped"] = e.unmapped;
+  out["gpu"] = e.gpu;
   return out;
 }
 
@@ -320,6 +358,7 @@ ordered_json build(const BenchmarkResult& result) {
     r["summary"] = summary_json(run.summary, origin);
     r["ramp_up"] = run.ramp_up ? summary_json(*run.ramp_up, origin) : ordered_json(nullptr);
     r["client_health"] = health_json(run.client_health);
+    if (!run.why.empty()) r["why"] = why_json(run.why);
     ordered_json requests = ordered_json::array();
     for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
     r["requests"] = std::move(requests);
@@ -331,6 +370,7 @@ ordered_json build(const BenchmarkResult& result) {
   out["aggregates"] = std::move(aggregates);
   // Present only for the plans that produce them.
   if (result.sweep) out["sweep"] = sweep_json(*result.sweep);
+  if (result.engine) out["engine"] = engine_json(*result.engine, origin);
   if (result.slo_search) out["slo_search"] = search_json(*result.slo_search);
   return out;
 }
@@ -744,7 +784,29 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   r.usage.reasoning_tokens = usage.optional_integer<std::int64_t>("reasoning_tokens");
   r.events = n.integer<std::uint32_t>("events");
   r.output_bytes = n.integer<std::uint64_t>("output_bytes");
+  if (n.has("engine")) {
+    const Node e = n.object("engine");
+    RequestEngineState s;
+    s.waiting_at_start = e.optional_number("waiting_at_start");
+    s.waiting_max = e.optional_number("waiting_max");
+    s.running_mean = e.optional_number("running_mean");
+    s.running_max = e.optional_number("running_max");
+    s.kv_usage_max = e.optional_number("kv_usage_max");
+    s.preemptions = e.optional_number("preemptions");
+    s.gpu_utilization_mean = e.optional_number("gpu_utilization_mean");
+    r.engine = s;
+  }
   return r;
+}
+
+std::vector<std::string> strings_from(const Node& n, std::string_view key) {
+  std::vector<std::string> out;
+  const json& a = n.array(key);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].is_string()) fail(index_path(join(n.path(), key), i), "expected a string");
+    out.push_back(a[i].get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace
@@ -790,6 +852,14 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     if (!n.is_null("ramp_up")) run.ramp_up = summary_from(n.object("ramp_up"), origin);
     // Absent in files written before client health was recorded: the defaults apply.
     if (n.has("client_health")) run.client_health = health_from(n.object("client_health"));
+    if (n.has("why")) {
+      const json& why = n.array("why");
+      for (std::size_t k = 0; k < why.size(); ++k) {
+        const Node w(why[k], index_path(join(n.path(), "why"), k));
+        run.why.push_back({w.string("group"), w.integer<std::int64_t>("requests"),
+                           strings_from(w, "sentences")});
+      }
+    }
     const json& requests = n.array("requests");
     run.requests.reserve(requests.size());
     for (std::size_t k = 0; k < requests.size(); ++k)
@@ -801,6 +871,35 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     const json& aggregates = root.array("aggregates");
     for (std::size_t i = 0; i < aggregates.size(); ++i)
       r.aggregates.push_back(aggregate_from(Node(aggregates[i], index_path("aggregates", i))));
+  }
+  if (root.has("engine")) {
+    const Node e = root.object("engine");
+    EngineObservation obs;
+    obs.metrics_url = e.string("metrics_url");
+    obs.engine = e.string("engine");
+    obs.variant = e.string("variant");
+    obs.interval_s = e.number("interval_s");
+    obs.scrapes_ok = e.integer<std::int64_t>("scrapes_ok");
+    obs.scrapes_failed = e.integer<std::int64_t>("scrapes_failed");
+    obs.failures = strings_from(e, "failures");
+    const json& timeline = e.field("timeline");
+    if (!timeline.is_object()) fail(join(e.path(), "timeline"), "expected an object");
+    for (auto it = timeline.begin(); it != timeline.end(); ++it) {
+      SignalSeries s;
+      s.signal = it.key();
+      const std::string path = join(join(e.path(), "timeline"), it.key());
+      if (!it.value().is_array()) fail(path, "expected an array");
+      for (std::size_t k = 0; k < it.value().size(); ++k) {
+        const json& p = it.value()[k];
+        if (!p.is_array() || p.size() != 2) fail(index_path(path, k), "expected [t_ns, value]");
+        s.points.emplace_back(origin + Node::as_integer<Nanos>(p[0], index_path(path, k)),
+                              Node::as_number(p[1], index_path(path, k)));
+      }
+      obs.timeline.push_back(std::move(s));
+    }
+    obs.unmapped = strings_from(e, "unmapped");
+    obs.gpu = e.string("gpu");
+    r.engine = std::move(obs);
   }
   if (root.has("sweep")) {
     const Node s = root.object("sweep");

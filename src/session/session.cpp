@@ -76,6 +76,15 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
 
   BenchmarkResult result;
   result.config = config;
+  std::optional<EngineObserver> observer;
+  if (options_.observe && options_.observe->enabled) {
+    try {
+      observer.emplace(*options_.observe, config.target, clock_);
+    } catch (const std::exception& e) {
+      throw SessionError(e.what());
+    }
+    observer->start();
+  }
   RunConfig planned = config;
   while (next(planned, result.runs)) {
     if (auto err = validate(planned); !err.empty()) throw SessionError(err);
@@ -102,8 +111,9 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
   result.environment = capture_host_environment();
   result.environment.target_url = sim_server ? "embedded simulator" : config.target.base_url;
   result.environment.served_model = info.served_model;
-  if (sim_server) sim_server->stop();
   result.clock = make_clock_info(origin);
+  if (observer) observer->finish(result);  // before the simulator goes: a last scrape may be due
+  if (sim_server) sim_server->stop();
   metrics::aggregate_trials(result);
   return result;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "load/runner.hpp"
+#include "session/engine_metrics.hpp"
 #include "sim/sim_server.hpp"
 #include "splleed/clock.hpp"
 #include "splleed/config.hpp"
@@ -35,6 +36,8 @@ struct SessionOptions {
   std::function<void(const std::string&)> log;
   // Called on a worker thread as each sent request finishes (see load::RecordSink).
   load::RecordSink on_record;
+  // Scrape the engine's metrics (and GPUs) while measuring; empty: do not.
+  std::optional<ObserveOptions> observe;
 };
 
 // Plans a sequence of runs (sweeps, searches): given the runs so far, fills `next` (a copy of the

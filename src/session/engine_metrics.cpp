@@ -1,0 +1,246 @@
+#include "session/engine_metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cmath>
+#include <vector>
+
+#include "metrics/request_metrics.hpp"
+#include "net/http_client.hpp"
+#include "net/url.hpp"
+#include "observe/analysis.hpp"
+#include "observe/nvml.hpp"
+#include "observe/profiles.hpp"
+
+namespace splleed::session {
+
+namespace asio = boost::asio;
+
+namespace {
+
+class HttpMetricsSource final : public observe::MetricsSource {
+ public:
+  HttpMetricsSource(net::Url origin, std::string path, std::string url, net::ClientOptions options,
+                    std::string auth, const Clock& clock)
+      : client_(io_, std::move(origin), options, clock),
+        path_(std::move(path)),
+        url_(std::move(url)),
+        auth_(std::move(auth)) {}
+
+  observe::FetchResult fetch() override {
+    net::SimpleResponse response;
+    std::vector<net::Header> headers;
+    if (!auth_.empty()) headers.push_back({"Authorization", auth_});
+    asio::co_spawn(
+        io_, [&]() -> asio::awaitable<void> { response = co_await client_.get(path_, headers); },
+        asio::detached);
+    io_.restart();
+    io_.run();
+    if (response.transport.error != net::TransportError::none)
+      return observe::FetchResult::failure(response.transport.message);
+    if (response.status < 200 || response.status >= 300)
+      return observe::FetchResult::failure(fmt::format("HTTP {} from {}", response.status, url_));
+    return observe::FetchResult::success(std::move(response.body));
+  }
+
+ private:
+  asio::io_context io_{1};
+  net::HttpClient client_;
+  std::string path_, url_, auth_;
+};
+
+// The lifetime a request's engine state is taken over: from when it left to when it ended.
+std::optional<observe::RequestInterval> lifetime(const RequestRecord& r) {
+  const auto start = r.dispatched ? r.dispatched : r.scheduled;
+  const auto end = r.end ? r.end : r.last_token;
+  if (!start || !end || *end < *start) return std::nullopt;
+  return observe::RequestInterval{*start, *end};
+}
+
+std::optional<double> mean_of(const observe::RequestEngineState& s, observe::Signal sig) {
+  if (const auto& st = s[sig]) return st->mean;
+  return std::nullopt;
+}
+std::optional<double> max_of(const observe::RequestEngineState& s, observe::Signal sig) {
+  if (const auto& st = s[sig]) return st->max;
+  return std::nullopt;
+}
+std::optional<double> first_of(const observe::RequestEngineState& s, observe::Signal sig) {
+  if (const auto& st = s[sig]) return st->first;
+  return std::nullopt;
+}
+
+RequestEngineState to_record(const observe::RequestEngineState& s) {
+  using observe::Signal;
+  RequestEngineState e;
+  e.waiting_at_start = first_of(s, Signal::waiting_requests);
+  e.waiting_max = max_of(s, Signal::waiting_requests);
+  e.running_mean = mean_of(s, Signal::running_requests);
+  e.running_max = max_of(s, Signal::running_requests);
+  e.kv_usage_max = max_of(s, Signal::kv_cache_usage);
+  e.preemptions = s.preemptions;
+  e.gpu_utilization_mean = mean_of(s, Signal::gpu_utilization);
+  return e;
+}
+
+// The indices (into `values`) at or above their p99: the slowest requests.
+std::vector<std::size_t> slowest(const std::vector<std::optional<double>>& values) {
+  std::vector<double> present;
+  for (const auto& v : values)
+    if (v) present.push_back(*v);
+  std::vector<std::size_t> out;
+  if (present.size() < 2) return out;
+  std::sort(present.begin(), present.end());
+  const double rank = 0.99 * static_cast<double>(present.size() - 1);
+  const double cut = present[static_cast<std::size_t>(std::floor(rank))];
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (values[i] && *values[i] >= cut) out.push_back(i);
+  // A group as large as the population compares with nothing.
+  if (out.size() == present.size()) out.clear();
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<observe::MetricsSource> make_http_metrics_source(const std::string& url,
+                                                                 const TargetConfig& target,
+                                                                 const Clock& clock) {
+  std::string error;
+  auto parsed = net::Url::parse(url, &error);
+  if (!parsed) throw std::invalid_argument(fmt::format("metrics URL {}: {}", url, error));
+  std::string path = parsed->base_path.empty() ? "/" : parsed->base_path;
+  parsed->base_path.clear();
+  net::ClientOptions options;
+  options.connect_timeout = target.connect_timeout;
+  options.read_timeout = std::min<Nanos>(target.read_timeout, 10 * kNanosPerSecond);
+  options.insecure = target.insecure;
+  return std::make_unique<HttpMetricsSource>(
+      std::move(*parsed), std::move(path), url, options,
+      target.api_key.empty() ? "" : "Bearer " + target.api_key, clock);
+}
+
+struct EngineObserver::Impl {
+  ObserveOptions options;
+  std::string url;
+  const Clock& clock;
+  observe::SeriesStore engine_store, gpu_store;
+  std::unique_ptr<observe::MetricsSource> engine_source;
+  std::unique_ptr<observe::NvmlSource> gpu_source;
+  std::unique_ptr<observe::Scraper> engine_scraper, gpu_scraper;
+  std::string gpu_absent;
+
+  Impl(const ObserveOptions& o, const TargetConfig& target, const Clock& c)
+      : options(o), clock(c) {
+    url = o.metrics_url.empty() ? target.base_url + "/metrics" : o.metrics_url;
+    observe::ScraperOptions so;
+    so.interval = std::max(o.interval, observe::kMinScrapeInterval);
+    engine_source = make_http_metrics_source(url, target, clock);
+    engine_scraper = std::make_unique<observe::Scraper>(*engine_source, clock, engine_store, so);
+    if (o.gpu) {
+      gpu_source = std::make_unique<observe::NvmlSource>(clock);
+      if (gpu_source->nvml().available()) {
+        gpu_scraper = std::make_unique<observe::Scraper>(*gpu_source, clock, gpu_store, so);
+      } else {
+        gpu_absent = gpu_source->nvml().absent_reason();
+      }
+    } else {
+      gpu_absent = "not asked for";
+    }
+  }
+};
+
+EngineObserver::EngineObserver(const ObserveOptions& options, const TargetConfig& target,
+                               const Clock& clock)
+    : impl_(std::make_unique<Impl>(options, target, clock)) {}
+
+EngineObserver::~EngineObserver() {
+  if (impl_->engine_scraper) impl_->engine_scraper->stop();
+  if (impl_->gpu_scraper) impl_->gpu_scraper->stop();
+}
+
+void EngineObserver::start() {
+  impl_->engine_scraper->start();
+  if (impl_->gpu_scraper) impl_->gpu_scraper->start();
+}
+
+void EngineObserver::finish(BenchmarkResult& result) {
+  using observe::Signal;
+  Impl& m = *impl_;
+  m.engine_scraper->stop();
+  if (m.gpu_scraper) m.gpu_scraper->stop();
+
+  EngineObservation obs;
+  obs.metrics_url = m.url;
+  obs.interval_s = static_cast<double>(m.engine_scraper->interval()) / 1e9;
+  for (const auto& h : m.engine_scraper->history()) (h.ok ? obs.scrapes_ok : obs.scrapes_failed)++;
+  const Nanos origin = result.clock.monotonic_origin_ns;
+  for (const auto& f : m.engine_scraper->failures()) {
+    if (obs.failures.size() >= 5) break;
+    obs.failures.push_back(fmt::format("t={:.3f} s: {}",
+                                       static_cast<double>(f.begin - origin) / 1e9, f.message));
+  }
+  obs.gpu = m.gpu_absent;
+
+  const auto detection = observe::detect_engine(m.engine_store.names());
+  obs.engine = std::string(observe::to_string(detection.kind));
+  obs.variant = detection.variant;
+  const observe::EngineProfile& profile = observe::profile_for(detection.kind);
+  observe::Timelines tl = observe::build_timelines(m.engine_store, profile);
+  if (m.gpu_scraper) {
+    const observe::Timelines gpu = observe::build_timelines(
+        m.gpu_store, observe::profile_for(observe::EngineKind::dcgm));
+    for (int i = 0; i < observe::kSignalCount; ++i)
+      if (tl.by_signal[static_cast<std::size_t>(i)].empty())
+        tl.by_signal[static_cast<std::size_t>(i)] = gpu.by_signal[static_cast<std::size_t>(i)];
+  }
+  for (int i = 0; i < observe::kSignalCount; ++i) {
+    const auto& points = tl.by_signal[static_cast<std::size_t>(i)];
+    if (points.empty()) continue;
+    SignalSeries s;
+    s.signal = std::string(observe::to_string(static_cast<Signal>(i)));
+    for (const auto& p : points) s.points.emplace_back(p.from, p.value);
+    obs.timeline.push_back(std::move(s));
+  }
+  if (detection.kind != observe::EngineKind::unknown)
+    obs.unmapped = observe::unmapped_names(m.engine_store, profile);
+  const bool any_signal = !obs.timeline.empty();
+
+  for (RunResult& run : result.runs) {
+    if (!any_signal) break;
+    std::vector<std::size_t> measured;  // indices into run.requests
+    std::vector<observe::RequestInterval> spans;
+    for (std::size_t i = 0; i < run.requests.size(); ++i) {
+      const RequestRecord& r = run.requests[i];
+      if (r.warmup || r.status != RequestStatus::ok) continue;
+      if (auto span = lifetime(r)) {
+        measured.push_back(i);
+        spans.push_back(*span);
+      }
+    }
+    const auto states = observe::engine_state_per_request(tl, spans);
+    std::vector<std::optional<double>> ttft, e2e, stall;
+    for (std::size_t k = 0; k < measured.size(); ++k) {
+      RequestRecord& r = run.requests[measured[k]];
+      r.engine = to_record(states[k]);
+      const auto rm = metrics::compute(r);
+      ttft.push_back(rm.ttft);
+      e2e.push_back(rm.e2e);
+      stall.push_back(rm.worst_stall);
+    }
+    const std::pair<const char*, const std::vector<std::optional<double>>*> groups[] = {
+        {"p99-TTFT requests", &ttft}, {"p99-E2E requests", &e2e}, {"worst-stall p99 requests", &stall}};
+    for (const auto& [label, values] : groups) {
+      const auto slow = slowest(*values);
+      if (slow.empty()) continue;
+      const observe::WhyReport why = observe::explain_slow(states, slow, label);
+      run.why.push_back({label, static_cast<std::int64_t>(slow.size()), why.sentences});
+    }
+  }
+  result.engine = std::move(obs);
+}
+
+}  // namespace splleed::session
