@@ -118,6 +118,11 @@ struct SimOptions {
   std::uint64_t seed = 0;
   std::string model = "splleed-sim", host = "127.0.0.1", send_log;
   std::uint16_t port = 8000;
+  std::int64_t kv_tokens = 0;
+  bool prefix_cache = false;
+  std::int32_t spec_tokens = 0;
+  double spec_acceptance = 0;
+  std::string metrics_style = "vllm";
 
   sim::SimConfig to_config() const {
     sim::SimConfig c;
@@ -135,6 +140,11 @@ struct SimOptions {
     c.model = model;
     c.send_log_path = send_log;
     c.record_send_log = !send_log.empty();
+    c.kv_tokens = kv_tokens;
+    c.prefix_cache = prefix_cache;
+    c.spec_tokens = spec_tokens;
+    c.spec_acceptance = spec_acceptance;
+    c.metrics_style = metrics_style;
     return c;
   }
 };
@@ -157,6 +167,22 @@ void add_sim_model_options(CLI::App& app, SimOptions& s, const std::string& pref
       ->capture_default_str();
   app.add_option("--" + prefix + "eos-probability", s.eos_probability,
                  "Simulated engine: chance per token of ending early (unless ignore_eos)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "kv-tokens", s.kv_tokens,
+                 "Simulated engine: KV cache capacity in tokens; beyond it requests are preempted "
+                 "(0: unlimited)")
+      ->capture_default_str();
+  app.add_flag("--" + prefix + "prefix-cache,!--" + prefix + "no-prefix-cache", s.prefix_cache,
+               "Simulated engine: cached prompt prefixes (16-token blocks) skip their prefill");
+  app.add_option("--" + prefix + "spec-tokens", s.spec_tokens,
+                 "Simulated engine: speculative draft tokens per decode step (0: off)")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "spec-acceptance", s.spec_acceptance,
+                 "Simulated engine: chance each draft token is accepted, in turn")
+      ->capture_default_str();
+  app.add_option("--" + prefix + "metrics-style", s.metrics_style,
+                 "Simulated engine: GET /metrics names and format")
+      ->check(CLI::IsMember({"vllm", "llamacpp"}))
       ->capture_default_str();
 }
 

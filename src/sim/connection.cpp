@@ -7,6 +7,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "sim/metrics.hpp"
 #include "sim/server.hpp"
 
 namespace splleed::sim {
@@ -66,10 +67,13 @@ Shard::Shard(const SimConfig& cfg, const Clock& clk, std::size_t idx)
       index(idx),
       engine(ctx,
              EngineModel{cfg.ttft_ms * 1e6, cfg.prefill_us_per_token * 1e3, cfg.itl_ms * 1e6,
-                         cfg.step_us_per_running * 1e3, cfg.jitter, cfg.max_running},
+                         cfg.step_us_per_running * 1e3, cfg.jitter, cfg.max_running,
+                         cfg.kv_tokens, cfg.prefix_cache, cfg.spec_tokens, cfg.spec_acceptance},
              mix(cfg.seed ^ mix(idx)), counters),
       log(cfg.record_send_log),
-      model_json(json_escape(cfg.model)) {}
+      model_json(json_escape(cfg.model)) {
+  step_text.reserve(64 * static_cast<std::size_t>(kMaxSpecTokens + 1));
+}
 
 void Shard::add_connection(tcp::socket socket) {
   if (stopping) return;
@@ -98,7 +102,7 @@ void Shard::shutdown() {
 
 Generation::Generation(std::shared_ptr<Connection> c, GenerationRequest r, std::string response_id,
                        std::uint32_t log_req, std::int64_t created_s, std::uint64_t seed)
-    : Job(c->shard().ctx.get_executor(), r.prompt_tokens),
+    : Job(c->shard().ctx.get_executor(), r.prompt_tokens, r.max_tokens, std::move(r.prefix_blocks)),
       conn(std::move(c)),
       req(std::move(r)),
       id(std::move(response_id)),
@@ -110,44 +114,54 @@ ChunkContext Generation::context() const noexcept {
   return ChunkContext{req.endpoint, id, created, conn->shard().model_json};
 }
 
-bool Generation::emit_token() {
+Emitted Generation::emit_tokens(std::int32_t n) {
   Connection& c = *conn;
-  if (c.closed()) return true;
+  if (c.closed()) return {0, true};
   Shard& shard = c.shard();
-  ++emitted;
-  shard.counters.tokens_generated.add();
   const double p = shard.config.eos_probability;
-  const bool eos = !req.ignore_eos && emitted > req.min_tokens && p > 0 && unit(rng) < p;
-  const bool last = eos || emitted >= req.max_tokens;
-  const bool fault_now = is_mid_stream(req.fault) && (emitted >= kFaultAfterTokens || last);
-  // The EOS token has no text, as in vLLM: its chunk carries only the finish reason.
-  const std::string_view word = eos ? std::string_view() : kVocabulary[rng() % kVocabulary.size()];
+  const bool first_event = emitted == 0;
+  // With speculative decoding an event carries several tokens, as vLLM streams one chunk per
+  // engine step; each token draws its EOS chance and word in turn.
+  std::string& words = shard.step_text;
+  words.clear();
+  std::int32_t made = 0;
+  bool eos = false, last = false, fault_now = false;
+  while (made < n && !last && !fault_now) {
+    ++emitted;
+    ++made;
+    eos = !req.ignore_eos && emitted > req.min_tokens && p > 0 && unit(rng) < p;
+    last = eos || emitted >= req.max_tokens;
+    fault_now = is_mid_stream(req.fault) && (emitted >= kFaultAfterTokens || last);
+    // The EOS token has no text, as in vLLM: its chunk carries only the finish reason.
+    if (!eos) words.append(kVocabulary[rng() % kVocabulary.size()]);
+  }
+  shard.counters.tokens_generated.add(static_cast<std::uint64_t>(made));
   const std::string_view reason = (!last || fault_now) ? "" : eos ? "stop" : "length";
 
   if (req.stream) {
     const ChunkContext ctx = context();
     UsageCounts usage{req.prompt_tokens, emitted};
-    if (req.endpoint == Endpoint::chat && emitted == 1) {
+    if (req.endpoint == Endpoint::chat && first_event) {
       UsageCounts none{req.prompt_tokens, 0};
       shard.payload.clear();
       append_role_event(shard.payload, ctx, req.continuous_usage ? &none : nullptr);
       c.write_event(*this, false);
     }
     shard.payload.clear();
-    append_token_event(shard.payload, ctx, word, reason, req.continuous_usage ? &usage : nullptr);
-    c.write_event(*this, !word.empty());
+    append_token_event(shard.payload, ctx, words, reason, req.continuous_usage ? &usage : nullptr);
+    c.write_event(*this, !words.empty());
   } else {
-    text.append(word);
+    text.append(words);
   }
   if (fault_now) {
     fail();
-    return true;
+    return {made, true};
   }
   if (last) {
     finish(reason);
-    return true;
+    return {made, true};
   }
-  return false;
+  return {made, false};
 }
 
 void Generation::finish(std::string_view finish_reason) {
@@ -328,6 +342,12 @@ void Connection::handle(http::request<http::string_body>& req) {
     write_response(http::status::ok, models_body(shard_.config.model, unix_seconds()),
                    "application/json", nullptr);
     end_response();
+  } else if (target == "/metrics") {
+    if (req.method() != http::verb::get) return method_not_allowed();
+    write_response(http::status::ok, shard_.exporter ? shard_.exporter->render() : std::string(),
+                   shard_.exporter ? shard_.exporter->content_type() : "text/plain",
+                   nullptr);
+    end_response();
   } else if (target == "/v1/completions" || target == "/v1/chat/completions") {
     if (req.method() != http::verb::post) return method_not_allowed();
     handle_generation(req, target == "/v1/completions" ? Endpoint::completions : Endpoint::chat);
@@ -342,7 +362,8 @@ void Connection::handle(http::request<http::string_body>& req) {
 }
 
 void Connection::handle_generation(http::request<http::string_body>& req, Endpoint endpoint) {
-  auto parsed = parse_generation_request(shard_.json, req.body(), endpoint);
+  auto parsed =
+      parse_generation_request(shard_.json, req.body(), endpoint, shard_.config.prefix_cache);
   if (auto* err = std::get_if<RequestError>(&parsed)) {
     write_response(static_cast<http::status>(err->status),
                    error_body(err->message, err->type, err->status), "application/json", nullptr);
@@ -353,6 +374,20 @@ void Connection::handle_generation(http::request<http::string_body>& req, Endpoi
   if (!g.model.empty() && g.model != shard_.config.model) {  // as vLLM answers
     write_response(http::status::not_found,
                    error_body("The model `" + g.model + "` does not exist.", "NotFoundError", 404),
+                   "application/json", nullptr);
+    end_response();
+    return;
+  }
+  const std::int64_t kv = shard_.config.kv_tokens;
+  if (kv > 0 && g.prompt_tokens + g.max_tokens > kv) {  // vLLM's answer past max_model_len
+    write_response(http::status::bad_request,
+                   error_body(fmt::format("This model's maximum context length is {} tokens. "
+                                          "However, you requested {} tokens ({} in the messages, "
+                                          "{} in the completion). Please reduce the length of "
+                                          "the messages or completion.",
+                                          kv, g.prompt_tokens + g.max_tokens, g.prompt_tokens,
+                                          g.max_tokens),
+                              "invalid_request_error", 400),
                    "application/json", nullptr);
     end_response();
     return;

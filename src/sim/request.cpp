@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include "sim/prefix_cache.hpp"
+
 namespace splleed::sim {
 
 namespace {
@@ -59,11 +61,15 @@ std::string read_int(const object& obj, std::string_view key, std::int32_t& out,
   return {};
 }
 
-// Prompt bytes or ids -> tokens. `prompt` may be a string, a list with one string, a list of
-// token ids, or a list with one list of token ids; several prompts in one request are refused.
-std::string prompt_tokens_of(const element& prompt, std::int64_t& tokens) {
+// Prompt bytes or ids -> tokens (and, when `blocks` is given, prefix-cache block hashes).
+// `prompt` may be a string, a list with one string, a list of token ids, or a list with one list
+// of token ids; several prompts in one request are refused.
+std::string prompt_tokens_of(const element& prompt, std::int64_t& tokens,
+                             std::vector<std::uint64_t>* blocks) {
   if (prompt.type() == element_type::STRING) {
-    tokens = prompt_tokens_for_bytes(prompt.get_string().value_unsafe().size());
+    std::string_view text = prompt.get_string().value_unsafe();
+    tokens = prompt_tokens_for_bytes(text.size());
+    if (blocks) *blocks = prefix_block_hashes(text);
     return {};
   }
   if (prompt.type() != element_type::ARRAY)
@@ -75,21 +81,32 @@ std::string prompt_tokens_of(const element& prompt, std::int64_t& tokens) {
   element first;
   if (items.at(0).get(first) != simdjson::SUCCESS) return "'prompt' must not be an empty list.";
   if (first.type() == element_type::INT64 || first.type() == element_type::UINT64) {
-    for (element id : items)
-      if (id.type() != element_type::INT64 && id.type() != element_type::UINT64)
+    std::vector<std::int64_t> ids;
+    if (blocks) ids.reserve(n);
+    for (element id : items) {
+      if (id.type() == element_type::INT64) {
+        if (blocks) ids.push_back(id.get_int64().value_unsafe());
+      } else if (id.type() == element_type::UINT64) {
+        if (blocks) ids.push_back(static_cast<std::int64_t>(id.get_uint64().value_unsafe()));
+      } else {
         return "'prompt' token ids must all be integers.";
+      }
+    }
     tokens = static_cast<std::int64_t>(n);
+    if (blocks) *blocks = prefix_block_hashes(ids);
     return {};
   }
   if (n != 1) return "the simulator serves one prompt per request; 'prompt' has " +
                      std::to_string(n) + ".";
   if (first.type() == element_type::STRING || first.type() == element_type::ARRAY)
-    return prompt_tokens_of(first, tokens);
+    return prompt_tokens_of(first, tokens, blocks);
   return "'prompt' must be a string, a list of strings or a list of token ids.";
 }
 
 // Chat: the concatenated text of every message's content (a string, or parts with "text").
-std::string message_tokens_of(const element& messages, std::int64_t& tokens) {
+std::string message_tokens_of(const element& messages, std::int64_t& tokens,
+                              std::vector<std::uint64_t>* blocks) {
+  std::string text;  // the concatenation, kept only for block hashes
   if (messages.type() != element_type::ARRAY) return "'messages' must be a list of messages.";
   simdjson::dom::array list;
   if (messages.get_array().get(list) != simdjson::SUCCESS) return "'messages' must be a list of messages.";
@@ -104,19 +121,24 @@ std::string message_tokens_of(const element& messages, std::int64_t& tokens) {
     simdjson::dom::array parts;
     if (content->get_string().get(s) == simdjson::SUCCESS) {
       bytes += s.size();
+      if (blocks) text.append(s);
     } else if (content->get_array().get(parts) == simdjson::SUCCESS) {
       for (element part : parts) {
         object p;
         if (part.get_object().get(p) != simdjson::SUCCESS) return "each content part must be an object.";
-        auto text = field(p, "text");
+        auto part_text = field(p, "text");
         std::string_view t;
-        if (text && text->get_string().get(t) == simdjson::SUCCESS) bytes += t.size();
+        if (part_text && part_text->get_string().get(t) == simdjson::SUCCESS) {
+          bytes += t.size();
+          if (blocks) text.append(t);
+        }
       }
     } else {
       return "a message 'content' must be a string or a list of parts.";
     }
   }
   tokens = prompt_tokens_for_bytes(bytes);
+  if (blocks) *blocks = prefix_block_hashes(text);
   return {};
 }
 
@@ -135,7 +157,7 @@ std::string_view to_string(Fault f) noexcept {
 }
 
 std::variant<GenerationRequest, RequestError> parse_generation_request(
-    simdjson::dom::parser& parser, std::string_view body, Endpoint endpoint) {
+    simdjson::dom::parser& parser, std::string_view body, Endpoint endpoint, bool prefix_blocks) {
   auto doc = parser.parse(body.data(), body.size());
   if (doc.error() != simdjson::SUCCESS)
     return bad(std::string("the request body is not valid JSON (") +
@@ -156,11 +178,11 @@ std::variant<GenerationRequest, RequestError> parse_generation_request(
   if (endpoint == Endpoint::completions) {
     auto prompt = field(obj, "prompt");
     if (!prompt) return bad("'prompt' is required.");
-    err = prompt_tokens_of(*prompt, req.prompt_tokens);
+    err = prompt_tokens_of(*prompt, req.prompt_tokens, prefix_blocks ? &req.prefix_blocks : nullptr);
   } else {
     auto messages = field(obj, "messages");
     if (!messages) return bad("'messages' is required.");
-    err = message_tokens_of(*messages, req.prompt_tokens);
+    err = message_tokens_of(*messages, req.prompt_tokens, prefix_blocks ? &req.prefix_blocks : nullptr);
   }
   if (!err.empty()) return bad(std::move(err));
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace simdjson::dom {
 class parser;
@@ -52,6 +53,8 @@ struct GenerationRequest {
   std::int32_t min_tokens = 0;
   Fault fault = Fault::none;
   std::string model;                    // as sent; empty when absent
+  // The prompt's chained prefix-cache block hashes (prefix_block_hashes); filled only when asked.
+  std::vector<std::uint64_t> prefix_blocks;
 };
 
 // An answer other than 200: HTTP status, message, and the OpenAI error `type`.
@@ -62,8 +65,10 @@ struct RequestError {
 };
 
 // Reads a /v1/completions or /v1/chat/completions body. Prompt tokens count the prompt (a string,
-// strings, or token ids) or the concatenated message contents (strings or text parts).
+// strings, or token ids) or the concatenated message contents (strings or text parts). With
+// `prefix_blocks` the prompt's prefix-cache block hashes are computed too.
 std::variant<GenerationRequest, RequestError> parse_generation_request(
-    simdjson::dom::parser& parser, std::string_view body, Endpoint endpoint);
+    simdjson::dom::parser& parser, std::string_view body, Endpoint endpoint,
+    bool prefix_blocks = false);
 
 }  // namespace splleed::sim

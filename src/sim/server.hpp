@@ -28,6 +28,7 @@ namespace splleed::sim {
 
 class Connection;
 class Generation;
+class MetricsExporter;
 
 struct Shard {
   Shard(const SimConfig& config, const Clock& clock, std::size_t index);
@@ -48,6 +49,8 @@ struct Shard {
   simdjson::dom::parser json;
   fmt::memory_buffer payload;      // the event being formatted (reused)
   fmt::memory_buffer frame;        // ... and its HTTP chunk (reused)
+  std::string step_text;           // the text of the tokens of one event (reused)
+  MetricsExporter* exporter = nullptr;  // renders GET /metrics over every replica
   std::string model_json;          // config.model, JSON-escaped
   std::list<Connection*> connections;
   std::uint64_t next_request = 0;  // numbers generation requests: ids and per-request seeds
@@ -59,7 +62,7 @@ class Generation final : public Job {
  public:
   Generation(std::shared_ptr<Connection> conn, GenerationRequest req, std::string id,
              std::uint32_t log_request, std::int64_t created, std::uint64_t seed);
-  bool emit_token() override;
+  Emitted emit_tokens(std::int32_t n) override;
 
   ChunkContext context() const noexcept;
 

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/metrics.hpp"
 #include "sim/server.hpp"
 
 namespace splleed::sim {
@@ -66,13 +67,19 @@ std::string validate(const SimConfig& c) {
                    check_range("--step-us-per-running", c.step_us_per_running, 0, inf, true,
                                "a finite number >= 0"),
                    check_range("--jitter", c.jitter, 0, 1, true, "in [0, 1)"),
-                   check_range("--eos-probability", c.eos_probability, 0, 1, false, "in [0, 1]")})
+                   check_range("--eos-probability", c.eos_probability, 0, 1, false, "in [0, 1]"),
+                   check_range("--spec-acceptance", c.spec_acceptance, 0, 1, false, "in [0, 1]")})
     if (!err.empty()) return err;
   if (c.max_running < 1)
     return fmt::format("--max-running must be at least 1 (got {}).", c.max_running);
   if (c.threads < 1 || c.threads > kMaxThreads)
     return fmt::format("--threads must be between 1 and {} (got {}).", kMaxThreads, c.threads);
   if (c.model.empty()) return "--model must not be empty.";
+  if (c.kv_tokens < 0) return fmt::format("--kv-tokens must be 0 (unlimited) or more (got {}).", c.kv_tokens);
+  if (c.spec_tokens < 0 || c.spec_tokens > kMaxSpecTokens)
+    return fmt::format("--spec-tokens must be between 0 and {} (got {}).", kMaxSpecTokens, c.spec_tokens);
+  if (c.metrics_style != "vllm" && c.metrics_style != "llamacpp")
+    return fmt::format("--metrics-style must be vllm or llamacpp (got '{}').", c.metrics_style);
   return {};
 }
 
@@ -80,7 +87,14 @@ class SimServer::Impl {
  public:
   Impl(SimConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {
     const auto n = static_cast<std::size_t>(std::clamp(config_.threads, 1, kMaxThreads));
-    for (std::size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(config_, clock_, i));
+    std::vector<const Counters*> replicas;
+    for (std::size_t i = 0; i < n; ++i) {
+      shards_.push_back(std::make_unique<Shard>(config_, clock_, i));
+      replicas.push_back(&shards_.back()->counters);
+    }
+    exporter_.emplace(config_.metrics_style == "llamacpp" ? MetricsStyle::llamacpp : MetricsStyle::vllm,
+                      config_.model, config_.kv_tokens, config_.spec_tokens, std::move(replicas));
+    for (auto& shard : shards_) shard->exporter = &*exporter_;
   }
 
   ~Impl() {
@@ -269,6 +283,7 @@ class SimServer::Impl {
   SimConfig config_;
   const Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::optional<MetricsExporter> exporter_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<asio::steady_timer> retry_timer_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;

@@ -5,7 +5,8 @@
 // says when each stream event was handed to the kernel, on the same clock the client reads.
 //
 // Endpoints: POST /v1/completions, POST /v1/chat/completions (stream true or false),
-// GET /v1/models, GET /health. Shapes are vLLM's. The request field "sim_fault" injects failures.
+// GET /v1/models, GET /health, GET /metrics (Prometheus text, vLLM's or llama.cpp's names).
+// Shapes are vLLM's. The request field "sim_fault" injects failures.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,20 @@ struct SimConfig {
   double step_us_per_running = 50;     // added to each decode step per running request
   double jitter = 0;                   // each step/TTFT scaled by (1 + U(-jitter, +jitter)), seeded
   std::int32_t max_running = 16;       // at most this many decode together; the rest wait FIFO
+  // KV cache capacity in tokens (0: unlimited). A running request holds its prompt and generated
+  // tokens; when admitting or growing would exceed it, the most recently admitted request is
+  // preempted (its KV freed, requeued first, its prompt and output prefilled again later).
+  // Requests whose prompt_tokens + max_tokens exceed it are refused with 400.
+  std::int64_t kv_tokens = 0;
+  // Prefix cache: full 16-token blocks of prompts already prefilled skip their prefill cost.
+  bool prefix_cache = false;
+  // Speculative decoding: each decode step drafts spec_tokens tokens per request, each accepted
+  // in turn with probability spec_acceptance until the first rejection; a step then emits
+  // accepted + 1 tokens in one event (as vLLM streams one chunk per engine step).
+  std::int32_t spec_tokens = 0;
+  double spec_acceptance = 0;
+  // GET /metrics names and format: "vllm" (v1 engine) or "llamacpp" (llama-server --metrics).
+  std::string metrics_style = "vllm";
   double eos_probability = 0;          // chance per token after min_tokens to end (unless ignore_eos)
   std::uint64_t seed = 0;              // drives jitter, token text and EOS draws
   std::string model = "splleed-sim";   // the one model served
@@ -68,6 +83,13 @@ struct SimStats {
   std::uint64_t decode_steps = 0;
   std::uint64_t max_queue_length = 0;        // longest wait queue seen
   std::uint64_t max_running = 0;             // most requests admitted at once
+  std::uint64_t preemptions = 0;             // running requests sent back to the queue
+  std::uint64_t max_kv_used_tokens = 0;      // most KV tokens held at once (largest replica)
+  std::uint64_t prefix_cache_queries = 0;    // prompt tokens looked up in the prefix cache
+  std::uint64_t prefix_cache_hits = 0;       // ... and found there
+  std::uint64_t spec_drafts = 0;             // speculative drafts (one per request per step)
+  std::uint64_t spec_draft_tokens = 0;       // draft tokens proposed
+  std::uint64_t spec_accepted_tokens = 0;    // draft tokens accepted
 };
 
 class SimServer {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "sim/prefix_cache.hpp"
 #include "sim/request.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/wire.hpp"
@@ -31,6 +32,10 @@ TEST(SimValidate, EachBadOptionIsNamedByItsFlag) {
       {[](SimConfig& c) { c.threads = 0; }, "--threads"},
       {[](SimConfig& c) { c.model.clear(); }, "--model"},
       {[](SimConfig& c) { c.host.clear(); }, "--host"},
+      {[](SimConfig& c) { c.kv_tokens = -5; }, "--kv-tokens"},
+      {[](SimConfig& c) { c.spec_tokens = -1; }, "--spec-tokens"},
+      {[](SimConfig& c) { c.spec_acceptance = -0.1; }, "--spec-acceptance"},
+      {[](SimConfig& c) { c.metrics_style = "sglang"; }, "--metrics-style"},
   };
   for (const auto& k : cases) {
     SimConfig c;
@@ -243,6 +248,33 @@ TEST(SimWire, WholeBodiesAndErrors) {
   EXPECT_EQ(j["data"][0]["id"], "splleed-sim");
   EXPECT_EQ(j["data"][0]["object"], "model");
   EXPECT_EQ(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+}
+
+TEST(SimParsePrefix, BlockHashesOnlyWhenAskedAndAlikeAcrossPromptShapes) {
+  simdjson::dom::parser parser;
+  const std::string text(130, 'w');  // 33 tokens: 2 full blocks of 16
+  const std::string completion = json({{"prompt", text}}).dump();
+  auto plain = std::get<GenerationRequest>(parse_generation_request(parser, completion, Endpoint::completions));
+  EXPECT_TRUE(plain.prefix_blocks.empty());
+  auto hashed =
+      std::get<GenerationRequest>(parse_generation_request(parser, completion, Endpoint::completions, true));
+  EXPECT_EQ(hashed.prompt_tokens, 33);
+  EXPECT_EQ(hashed.prefix_blocks, prefix_block_hashes(text));
+  ASSERT_EQ(hashed.prefix_blocks.size(), 2u);
+  // Chat: the concatenated contents, across messages and text parts.
+  const std::string chat = json({{"messages",
+                                  {{{"role", "system"}, {"content", text.substr(0, 100)}},
+                                   {{"role", "user"},
+                                    {"content", {{{"type", "text"}, {"text", text.substr(100)}}}}}}}})
+                               .dump();
+  auto c = std::get<GenerationRequest>(parse_generation_request(parser, chat, Endpoint::chat, true));
+  EXPECT_EQ(c.prefix_blocks, hashed.prefix_blocks);
+  // Token ids: 16 ids a block.
+  std::vector<std::int64_t> ids(40, 3);
+  auto t = std::get<GenerationRequest>(
+      parse_generation_request(parser, json({{"prompt", ids}}).dump(), Endpoint::completions, true));
+  EXPECT_EQ(t.prefix_blocks, prefix_block_hashes(ids));
+  EXPECT_EQ(t.prefix_blocks.size(), 2u);
 }
 
 }  // namespace
