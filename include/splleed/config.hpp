@@ -9,7 +9,18 @@
 
 namespace splleed {
 
-enum class Api : std::uint8_t { openai_completions, openai_chat };
+// Wire APIs (docs/design/protocol.md). The OpenAI ones work with most servers; the others are the
+// engines' native streaming endpoints, which report per-event token counts or server timings.
+enum class Api : std::uint8_t {
+  openai_completions,  // POST /v1/completions
+  openai_chat,         // POST /v1/chat/completions
+  tgi,                 // TGI POST /generate_stream
+  sglang,              // SGLang POST /generate
+  llamacpp,            // llama.cpp POST /completion
+  ollama_generate,     // Ollama POST /api/generate (NDJSON)
+  ollama_chat,         // Ollama POST /api/chat (NDJSON)
+  triton,              // Triton POST /v2/models/{model}/generate_stream
+};
 std::string_view to_string(Api api) noexcept;
 std::optional<Api> api_from_string(std::string_view s) noexcept;
 // Every API name accepted by api_from_string, for help text and error messages.

@@ -53,6 +53,27 @@ struct RequestEngineState {
   std::optional<double> gpu_utilization_mean;  // 0..1
 };
 
+// Timings and counts the server reported about this one request, in its own words and clock
+// (llama.cpp `timings`, Ollama's final object; durations converted to milliseconds). They explain
+// client-side latency (e.g. client TTFT minus load + prompt time is network and queueing) but
+// never replace it. Absent fields stay empty; a server that reports nothing leaves all empty.
+struct ServerTimings {
+  std::optional<double> queue_ms;      // waiting before processing started
+  std::optional<double> load_ms;       // model load before this request (Ollama load_duration)
+  std::optional<double> prompt_ms;     // prompt processing (prefill)
+  std::optional<double> predicted_ms;  // generation (decode)
+  std::optional<double> total_ms;      // the whole request as the server saw it
+  std::optional<std::int64_t> prompt_n;     // prompt tokens processed (not served from cache)
+  std::optional<std::int64_t> predicted_n;  // tokens generated
+  std::optional<std::int64_t> cache_n;      // prompt tokens served from the cache
+
+  bool empty() const noexcept {
+    return !queue_ms && !load_ms && !prompt_ms && !predicted_ms && !total_ms && !prompt_n &&
+           !predicted_n && !cache_n;
+  }
+  bool operator==(const ServerTimings&) const = default;
+};
+
 struct RequestRecord {
   std::uint64_t index = 0;        // order of issue within its run (warm-up requests included)
   std::uint32_t prompt_index = 0; // which workload prompt was sent
@@ -77,6 +98,7 @@ struct RequestRecord {
   std::string finish_reason;         // as the server said (stop, length, ...)
 
   Usage usage;
+  ServerTimings server_timings;      // empty unless the API reports them
   std::optional<RequestEngineState> engine;  // when engine metrics were scraped
   std::uint32_t events = 0;          // stream events of any kind
   std::uint64_t output_bytes = 0;    // bytes of generated text received

@@ -9,9 +9,15 @@
 namespace splleed {
 
 namespace {
-constexpr std::array<std::pair<Api, std::string_view>, 2> kApis = {{
+constexpr std::array<std::pair<Api, std::string_view>, 8> kApis = {{
     {Api::openai_completions, "openai-completions"},
     {Api::openai_chat, "openai-chat"},
+    {Api::tgi, "tgi"},
+    {Api::sglang, "sglang"},
+    {Api::llamacpp, "llamacpp"},
+    {Api::ollama_generate, "ollama-generate"},
+    {Api::ollama_chat, "ollama-chat"},
+    {Api::triton, "triton"},
 }};
 }  // namespace
 

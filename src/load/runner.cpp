@@ -241,9 +241,15 @@ TargetInfo Runner::preflight() {
   std::string auth = config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key;
   std::vector<net::Header> headers;
   if (!auth.empty()) headers.push_back({"Authorization", auth});
+  // Triton has no model list: its model's readiness is the check, and the model must be named.
+  const bool triton = config_.target.api == Api::triton;
+  if (triton && config_.target.model.empty())
+    throw TargetError("Triton serves each model under its own path: give --model.");
+  const std::string probe_path =
+      triton ? "/v2/models/" + config_.target.model + "/ready" : std::string("/v1/models");
   asio::co_spawn(
       io,
-      [&]() -> asio::awaitable<void> { response = co_await client.get("/v1/models", headers); },
+      [&]() -> asio::awaitable<void> { response = co_await client.get(probe_path, headers); },
       asio::detached);
   io.run();
 
@@ -263,8 +269,19 @@ TargetInfo Runner::preflight() {
         "{} refused the request with HTTP {}: check the API key (--api-key or $SPLLEED_API_KEY).",
         config_.target.base_url, response.status));
   }
+  if (triton) {
+    if (response.status < 200 || response.status >= 300)
+      throw TargetError(fmt::format("{} says model '{}' is not ready (HTTP {} from {}).",
+                                    config_.target.base_url, config_.target.model, response.status,
+                                    probe_path));
+    return info;
+  }
+  // Native APIs that serve one model take no model name; the list is only informative there.
+  const bool model_optional = config_.target.api == Api::tgi ||
+                              config_.target.api == Api::sglang ||
+                              config_.target.api == Api::llamacpp;
   if (config_.target.model.empty()) {
-    if (info.served_model.empty()) {
+    if (info.served_model.empty() && !model_optional) {
       throw TargetError(fmt::format(
           "{} does not list its models at /v1/models (HTTP {}): give --model.",
           config_.target.base_url, response.status));
@@ -462,7 +479,7 @@ class Worker {
 
 Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   const net::Url url = parse_target(config_.target);
-  auto adapter = protocol::make_adapter(config_.target.api);
+  auto adapter = protocol::make_adapter(config_.target);
   PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
                    config_.load.trace ? identity_order(config_.prompts.size())
                                       : prompt_order(config_.prompts.size(), config_.load.seed),

@@ -57,6 +57,11 @@ class ProtocolAdapter {
   virtual std::unique_ptr<StreamParser> make_parser() const = 0;
 };
 
+// The adapter for `api`. Throws std::invalid_argument for an unknown API and for Api::triton,
+// whose path names the model (use the overload below).
 std::unique_ptr<ProtocolAdapter> make_adapter(Api api);
+// The adapter for a target, including those whose path depends on the model (Api::triton).
+// Throws std::invalid_argument when the target lacks what the API needs (triton: a model name).
+std::unique_ptr<ProtocolAdapter> make_adapter(const TargetConfig& target);
 
 }  // namespace splleed::protocol

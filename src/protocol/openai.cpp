@@ -1,8 +1,5 @@
 #include "protocol/openai.hpp"
 
-#include <algorithm>
-#include <cstring>
-#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -39,80 +36,10 @@ namespace {
 
 using Chunk = OpenAiStreamParser::Chunk;
 
-std::string_view trim(std::string_view s) noexcept {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
-
-// The longest prefix of at most `max` bytes that does not split a UTF-8 sequence, so that
-// truncated text stays valid for the JSON reporter.
-std::string_view utf8_prefix(std::string_view s, std::size_t max) noexcept {
-  if (s.size() <= max) return s;
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
-
-// A printable excerpt of a payload for error messages: control bytes become spaces and, when the
-// excerpt is not valid UTF-8, non-ASCII bytes become '?'. (simdjson provides the UTF-8 check; the
-// substitution itself is too small a job for a library.)
-std::string excerpt(std::string_view payload, std::size_t max) {
-  std::string out(utf8_prefix(payload, max));
-  const bool valid = simdjson::validate_utf8(out.data(), out.size());
-  for (char& ch : out) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u < 0x20 || u == 0x7F) ch = ' ';
-    else if (u >= 0x80 && !valid) ch = '?';
-  }
-  if (payload.size() > out.size()) out += "...";
-  return out;
-}
-
-bool is(sj::value& v, sj::json_type want, error_code& err) noexcept {
-  sj::json_type t{};
-  err = v.type().get(t);
-  return err == SUCCESS && t == want;
-}
-
-// Reads a string; any other type (null included) leaves `out` untouched and is not an error.
-error_code read_string(sj::value& v, std::string_view& out, bool& present) noexcept {
-  error_code err = SUCCESS;
-  if (!is(v, sj::json_type::string, err)) return err;
-  SIMDJSON_TRY(v.get_string().get(out));
-  present = true;
-  return SUCCESS;
-}
-
-// Reads an integer; null, non-numbers and non-integral numbers are ignored.
-error_code read_int(sj::value& v, std::optional<std::int64_t>& out) noexcept {
-  error_code err = SUCCESS;
-  if (!is(v, sj::json_type::number, err)) return err;
-  std::int64_t x = 0;
-  err = v.get_int64().get(x);
-  if (err == SUCCESS) {
-    out = x;
-  } else if (err != simdjson::INCORRECT_TYPE && err != simdjson::NUMBER_OUT_OF_RANGE) {
-    return err;
-  }
-  return SUCCESS;
-}
-
-// Iterates the fields of `v` when it is an object (anything else is skipped): fn(key, value).
-template <class Fn>
-error_code for_each_field(sj::value& v, Fn&& fn) noexcept {
-  error_code err = SUCCESS;
-  if (!is(v, sj::json_type::object, err)) return err;
-  sj::object obj;
-  SIMDJSON_TRY(v.get_object().get(obj));
-  for (auto result : obj) {
-    sj::field field;
-    SIMDJSON_TRY(std::move(result).get(field));
-    SIMDJSON_TRY(fn(field.key(), field.value()));
-  }
-  return SUCCESS;
-}
+using jsonutil::for_each_field;
+using jsonutil::is;
+using jsonutil::read_int;
+using jsonutil::read_string;
 
 error_code read_usage(sj::value& v, Chunk& c) noexcept {
   return for_each_field(v, [&c](sj::raw_json_string key, sj::value& val) -> error_code {
@@ -216,17 +143,6 @@ error_code read_choices(sj::value& v, ChoiceShape shape, Chunk& c) noexcept {
   return SUCCESS;
 }
 
-std::string describe(error_code err, std::string_view payload, std::size_t excerpt_bytes) {
-  std::string msg = err == simdjson::INCORRECT_TYPE
-                        ? std::string("stream event is not a JSON object")
-                        : std::string("malformed JSON in stream event (") +
-                              simdjson::error_message(err) + ")";
-  msg += ": `";
-  msg += excerpt(payload, excerpt_bytes);
-  msg += '`';
-  return msg;
-}
-
 }  // namespace
 
 // ---- body ------------------------------------------------------------------------------------
@@ -253,105 +169,45 @@ std::string build_openai_body(Api api, const RequestSpec& spec) {
   if (s.top_p) body["top_p"] = *s.top_p;
   if (s.ignore_eos) body["ignore_eos"] = true;
   if (s.min_tokens) body["min_tokens"] = *s.min_tokens;
-  if (!s.extra_body.empty()) {
-    json extra = json::parse(s.extra_body);
-    if (!extra.is_object()) throw std::invalid_argument("extra_body must be a JSON object");
-    // RFC 7386 merge patch: extra keys win, nested objects merge, a null removes a field.
-    body.merge_patch(extra);
-  }
-  // Prompts may hold invalid UTF-8 (raw files): replace it rather than fail the request.
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return finish_body(body, s);
 }
 
 // ---- parser ----------------------------------------------------------------------------------
 
-OpenAiStreamParser::OpenAiStreamParser(ChoiceShape shape) : shape_(shape) {
-  ensure_capacity(kInitialCapacity);
-  if (parser_.allocate(kInitialCapacity) != SUCCESS) throw std::bad_alloc();
-}
-
-void OpenAiStreamParser::reset() {
-  finished_ = false;
-  well_formed_ = 0;
-  attributed_ = 0;
-}
-
-void OpenAiStreamParser::ensure_capacity(std::size_t payload_size) {
-  if (payload_size <= capacity_ && buffer_) return;
-  const std::size_t cap = std::max(payload_size, capacity_ * 2);
-  buffer_ = std::make_unique<char[]>(cap + simdjson::SIMDJSON_PADDING);  // zero-filled padding
-  capacity_ = cap;
-}
+OpenAiStreamParser::OpenAiStreamParser(ChoiceShape shape) : shape_(shape) {}
 
 simdjson::error_code OpenAiStreamParser::parse(std::string_view payload, Chunk& c) {
-  ensure_capacity(payload.size());
-  std::memcpy(buffer_.get(), payload.data(), payload.size());
-  std::memset(buffer_.get() + payload.size(), 0, simdjson::SIMDJSON_PADDING);
-  sj::document doc;
-  SIMDJSON_TRY(
-      parser_.iterate(buffer_.get(), payload.size(), capacity_ + simdjson::SIMDJSON_PADDING).get(doc));
-  sj::object root;
-  SIMDJSON_TRY(doc.get_object().get(root));
-  for (auto result : root) {
-    sj::field field;
-    SIMDJSON_TRY(std::move(result).get(field));
-    const sj::raw_json_string key = field.key();
-    sj::value& val = field.value();
+  return parse_object(payload, [this, &c](sj::raw_json_string key, sj::value& val) -> error_code {
     bool seen = false;
-    if (key == "choices") {
-      SIMDJSON_TRY(read_choices(val, shape_, c));
-    } else if (key == "usage") {
-      SIMDJSON_TRY(read_usage(val, c));
-    } else if (key == "id") {
-      if (c.want_id) SIMDJSON_TRY(read_string(val, c.id, c.has_id));
-    } else if (key == "error") {
-      SIMDJSON_TRY(read_error(val, c));
-    } else if (key == "object") {
+    if (key == "choices") return read_choices(val, shape_, c);
+    if (key == "usage") return read_usage(val, c);
+    if (key == "id") return c.want_id ? read_string(val, c.id, c.has_id) : SUCCESS;
+    if (key == "error") return read_error(val, c);
+    if (key == "object") {
       error_code err = SUCCESS;
       if (is(val, sj::json_type::string, err)) {
         sj::raw_json_string object;
         SIMDJSON_TRY(val.get_raw_json_string().get(object));
         c.object_error = object == "error";
       }
-      SIMDJSON_TRY(err);
-    } else if (key == "message") {
-      SIMDJSON_TRY(read_string(val, c.top_message, seen));
+      return err;
     }
-  }
-  // Past the root object only the end of input may follow (e.g. not `{...}{...}`).
-  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return simdjson::TRAILING_CONTENT;
-  return SUCCESS;
-}
-
-EventOutcome OpenAiStreamParser::fail(RequestStatus status, std::string message, Nanos received,
-                                      RequestRecord& rec) {
-  finished_ = true;
-  rec.status = status;
-  rec.error.assign(utf8_prefix(message, kMaxErrorBytes));
-  rec.end = received;
-  return EventOutcome::done;
+    if (key == "message") return read_string(val, c.top_message, seen);
+    return SUCCESS;
+  });
 }
 
 EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos received,
                                           RequestRecord& rec) {
   if (finished_) return EventOutcome::done;
-  const std::string_view body = trim(payload);
-  if (body == "[DONE]") {
-    finished_ = true;
-    rec.end = received;
-    if (rec.status == RequestStatus::incomplete) rec.status = RequestStatus::ok;
-    return EventOutcome::done;
-  }
-  if (body.empty()) return EventOutcome::more;  // carries nothing (keep-alive)
-
-  ++rec.events;
-  if (!rec.first_event) rec.first_event = received;
+  if (jsonutil::trim(payload) == "[DONE]") return finish(received, rec);
+  std::string_view body;
+  if (!begin_event(payload, received, rec, body)) return EventOutcome::more;
 
   Chunk c;
   c.want_id = rec.response_id.empty();
   if (const error_code err = parse(body, c); err != SUCCESS) {
-    return fail(RequestStatus::protocol_error, describe(err, body, kPayloadExcerptBytes), received,
-                rec);
+    return fail_malformed(err, body, received, rec);
   }
   ++well_formed_;
 
@@ -359,7 +215,7 @@ EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos receiv
     std::string_view msg = c.error ? c.error_message : c.top_message;
     if (msg.empty()) msg = c.error_type;
     if (msg.empty()) msg = "error event without a message";
-    return fail(RequestStatus::stream_error, std::string(msg), received, rec);
+    return fail(RequestStatus::stream_error, msg, received, rec);
   }
 
   if (c.has_id && !c.id.empty()) rec.response_id.assign(c.id);
@@ -369,33 +225,16 @@ EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos receiv
   if (c.cached_tokens) rec.usage.cached_tokens = c.cached_tokens;
   if (c.reasoning_tokens) rec.usage.reasoning_tokens = c.reasoning_tokens;
 
-  if (c.token) {
-    // Cumulative usage on a token chunk (continuous usage stats): the tokens not yet attributed to
-    // earlier events. Tokens of an event without text (e.g. a held-back stop string) thus go to
-    // the next token event. Without usage, one token per event.
-    std::int64_t n = 1;
-    if (c.completion_tokens) n = std::max<std::int64_t>(1, *c.completion_tokens - attributed_);
-    n = std::min<std::int64_t>(n, std::numeric_limits<std::uint32_t>::max());
-    attributed_ += n;
-    rec.tokens.push_back(TokenEvent{received, static_cast<std::uint32_t>(n)});
-    if (!rec.first_token) rec.first_token = received;
-    rec.last_token = received;
-    rec.output_bytes += c.text_bytes;
-  }
+  // Cumulative usage on a token chunk (continuous usage stats): the tokens not yet attributed to
+  // earlier events. Tokens of an event without text (e.g. a held-back stop string) thus go to the
+  // next token event. Without usage, one token per event.
+  if (c.token) add_token_event(rec, received, tokens_from_cumulative(c.completion_tokens), c.text_bytes);
   return EventOutcome::more;
 }
 
 void OpenAiStreamParser::on_body_end(Nanos t, RequestRecord& rec) {
-  if (finished_) return;
-  finished_ = true;
-  rec.end = t;
-  if (rec.status != RequestStatus::incomplete) return;  // decided elsewhere (e.g. cancelled)
-  if (well_formed_ == 0) {
-    rec.status = RequestStatus::protocol_error;
-    rec.error = "the stream ended with no events";
-    return;
-  }
-  rec.status = RequestStatus::ok;  // a missing [DONE] is tolerated: not every server sends it
+  // A missing [DONE] is tolerated: not every server sends it.
+  end_body(t, rec, /*terminal_required=*/false, {});
 }
 
 // ---- adapter ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include <simdjson.h>
 
 #include "protocol/adapter.hpp"
+#include "protocol/json_event_parser.hpp"
 
 namespace splleed::protocol {
 
@@ -33,37 +34,20 @@ std::string build_openai_body(Api api, const RequestSpec& spec);
 // Parser for one OpenAI-style SSE stream at a time; reused across requests via reset().
 // Allocation happens only when a payload is larger than any seen before (buffer growth), on the
 // first `id` of a request, and on error paths.
-class OpenAiStreamParser final : public StreamParser {
+class OpenAiStreamParser final : public JsonEventParser {
  public:
-  static constexpr std::size_t kInitialCapacity = 4096;  // payload bytes, grown on demand
-  static constexpr std::size_t kMaxErrorBytes = 300;     // rec.error is cut to this length
-  static constexpr std::size_t kPayloadExcerptBytes = 80;
-
   explicit OpenAiStreamParser(ChoiceShape shape);
 
-  void reset() override;
   EventOutcome on_event(std::string_view payload, Nanos received, RequestRecord& rec) override;
   void on_body_end(Nanos t, RequestRecord& rec) override;
-
-  // Current size of the padded payload buffer (for tests of buffer reuse).
-  std::size_t capacity() const noexcept { return capacity_; }
 
   // What one chunk said; views point into the parser's buffers and live until the next event.
   struct Chunk;
 
  private:
-  // Copies payload into the padded buffer (growing it if needed) and parses it into `out`.
   simdjson::error_code parse(std::string_view payload, Chunk& out);
-  void ensure_capacity(std::size_t payload_size);
-  EventOutcome fail(RequestStatus status, std::string message, Nanos received, RequestRecord& rec);
 
   ChoiceShape shape_;
-  simdjson::ondemand::parser parser_;
-  std::unique_ptr<char[]> buffer_;  // payload copy followed by SIMDJSON_PADDING bytes
-  std::size_t capacity_ = 0;        // usable payload bytes (buffer holds capacity_ + padding)
-  bool finished_ = false;           // terminal event or error seen: later events are ignored
-  std::uint32_t well_formed_ = 0;   // events parsed without error in this stream
-  std::int64_t attributed_ = 0;     // tokens attributed to token events so far
 };
 
 // The adapter for Api::openai_completions and Api::openai_chat (SSE framing).

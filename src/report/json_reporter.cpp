@@ -255,6 +255,23 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
                   {"completion_tokens", nullable(r.usage.completion_tokens)},
                   {"cached_tokens", nullable(r.usage.cached_tokens)},
                   {"reasoning_tokens", nullable(r.usage.reasoning_tokens)}};
+  // Only the fields the server reported; the whole object is omitted when it reported none.
+  if (!r.server_timings.empty()) {
+    const ServerTimings& t = r.server_timings;
+    ordered_json timings = ordered_json::object();
+    auto put = [&timings](const char* key, const auto& v) {
+      if (v) timings[key] = *v;
+    };
+    put("queue_ms", t.queue_ms);
+    put("load_ms", t.load_ms);
+    put("prompt_ms", t.prompt_ms);
+    put("predicted_ms", t.predicted_ms);
+    put("total_ms", t.total_ms);
+    put("prompt_n", t.prompt_n);
+    put("predicted_n", t.predicted_n);
+    put("cache_n", t.cache_n);
+    out["server_timings"] = std::move(timings);
+  }
   out["events"] = r.events;
   out["output_bytes"] = r.output_bytes;
   out["output_tokens"] = r.output_tokens();  // derived; from_json ignores it
@@ -782,6 +799,25 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   r.usage.completion_tokens = usage.optional_integer<std::int64_t>("completion_tokens");
   r.usage.cached_tokens = usage.optional_integer<std::int64_t>("cached_tokens");
   r.usage.reasoning_tokens = usage.optional_integer<std::int64_t>("reasoning_tokens");
+  if (n.has("server_timings")) {
+    // Each field is written only when reported: absent and null both mean not reported.
+    const Node t = n.object("server_timings");
+    auto ms = [&t](std::string_view key) {
+      return t.has(key) ? t.optional_number(key) : std::nullopt;
+    };
+    auto count = [&t](std::string_view key) {
+      return t.has(key) ? t.optional_integer<std::int64_t>(key) : std::nullopt;
+    };
+    ServerTimings& st = r.server_timings;
+    st.queue_ms = ms("queue_ms");
+    st.load_ms = ms("load_ms");
+    st.prompt_ms = ms("prompt_ms");
+    st.predicted_ms = ms("predicted_ms");
+    st.total_ms = ms("total_ms");
+    st.prompt_n = count("prompt_n");
+    st.predicted_n = count("predicted_n");
+    st.cache_n = count("cache_n");
+  }
   r.events = n.integer<std::uint32_t>("events");
   r.output_bytes = n.integer<std::uint64_t>("output_bytes");
   if (n.has("engine")) {

@@ -46,13 +46,29 @@ TEST(Validate, RejectsEachBadValueNamingTheOption) {
 }
 
 TEST(Names, ApiRoundTripAndUnknown) {
-  for (Api a : {Api::openai_completions, Api::openai_chat}) {
+  for (Api a : {Api::openai_completions, Api::openai_chat, Api::tgi, Api::sglang, Api::llamacpp,
+                Api::ollama_generate, Api::ollama_chat, Api::triton}) {
     auto back = api_from_string(to_string(a));
-    ASSERT_TRUE(back);
+    ASSERT_TRUE(back) << to_string(a);
     EXPECT_EQ(*back, a);
   }
   EXPECT_FALSE(api_from_string("openai"));
+  EXPECT_FALSE(api_from_string("ollama"));
+  EXPECT_FALSE(api_from_string("TGI"));  // names are case-sensitive
+  EXPECT_EQ(to_string(static_cast<Api>(250)), "unknown");
   EXPECT_NE(api_names().find("openai-chat"), std::string::npos);
+}
+
+TEST(Names, NativeApiNames) {
+  EXPECT_EQ(api_from_string("tgi"), Api::tgi);
+  EXPECT_EQ(api_from_string("sglang"), Api::sglang);
+  EXPECT_EQ(api_from_string("llamacpp"), Api::llamacpp);
+  EXPECT_EQ(api_from_string("ollama-generate"), Api::ollama_generate);
+  EXPECT_EQ(api_from_string("ollama-chat"), Api::ollama_chat);
+  EXPECT_EQ(api_from_string("triton"), Api::triton);
+  EXPECT_EQ(api_names(),
+            "openai-completions, openai-chat, tgi, sglang, llamacpp, ollama-generate, ollama-chat, "
+            "triton");
 }
 
 TEST(Names, StatusRoundTrip) {

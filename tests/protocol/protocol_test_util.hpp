@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the protocol tests: the two OpenAI APIs as type parameters, chunk builders, and a
-// deliberately trivial SSE split for fixture files (the real decoder lives in net/).
+// Shared by the protocol tests: the two OpenAI APIs as type parameters, chunk builders, and
+// deliberately trivial SSE and NDJSON splits for fixture files (the real decoders live in net/).
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -86,6 +86,21 @@ inline std::vector<std::string> sse_payloads(const std::string& path) {
     if (block.substr(0, 5) == "data:") block.remove_prefix(5);
     if (!block.empty() && block.front() == ' ') block.remove_prefix(1);
     out.emplace_back(block);
+  }
+  return out;
+}
+
+// The non-blank lines of an NDJSON file.
+inline std::vector<std::string> ndjson_lines(const std::string& path) {
+  const std::string text = read_file(path);
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") != std::string::npos) out.push_back(std::move(line));
   }
   return out;
 }

@@ -137,6 +137,26 @@ TYPED_TEST(StreamParserTest, CumulativeUsageGivesPerEventCounts) {
   EXPECT_EQ(this->rec.usage.completion_tokens, 7);
 }
 
+TYPED_TEST(StreamParserTest, FirstChunkCanCarrySeveralTokens) {
+  // Speculative decoding: the first text chunk already holds accepted draft tokens.
+  this->feed(TypeParam::chunk(q("ab"), usage_member(2)), 1);
+  ASSERT_EQ(this->rec.tokens.size(), 1u);
+  EXPECT_EQ(this->rec.tokens[0].tokens, 2u);
+  EXPECT_EQ(this->rec.first_token, 1);
+}
+
+TYPED_TEST(StreamParserTest, FallingCumulativeUsageStillCountsOneTokenPerEvent) {
+  // A server whose counter goes backwards (or restarts) never yields a zero or negative count.
+  this->feed(TypeParam::chunk(q("a"), usage_member(5)), 1);
+  this->feed(TypeParam::chunk(q("b"), usage_member(2)), 2);
+  this->feed(TypeParam::chunk(q("c"), usage_member(0)), 3);
+  ASSERT_EQ(this->rec.tokens.size(), 3u);
+  EXPECT_EQ(this->rec.tokens[0].tokens, 5u);
+  EXPECT_EQ(this->rec.tokens[1].tokens, 1u);
+  EXPECT_EQ(this->rec.tokens[2].tokens, 1u);
+  EXPECT_EQ(this->rec.usage.completion_tokens, 0);  // the last report wins, as documented
+}
+
 TYPED_TEST(StreamParserTest, FinalUsageOnATextChunkDoesNotInflateItsCount) {
   // Usage seen only on the last text chunk is a total, not a per-event count: that event gets
   // the tokens not yet attributed.

@@ -92,6 +92,7 @@ void expect_same(const RequestRecord& a, const RequestRecord& b) {
   EXPECT_EQ(a.usage.completion_tokens, b.usage.completion_tokens);
   EXPECT_EQ(a.usage.cached_tokens, b.usage.cached_tokens);
   EXPECT_EQ(a.usage.reasoning_tokens, b.usage.reasoning_tokens);
+  EXPECT_EQ(a.server_timings, b.server_timings);
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(a.output_bytes, b.output_bytes);
 }
@@ -295,6 +296,52 @@ TEST(JsonRoundTrip, ClientHealthSurvives) {
   expect_round_trip(testing::open_loop_result());
   const json once = to_json(a);
   EXPECT_EQ(to_json(from_json(once)), once);
+}
+
+TEST(JsonRoundTrip, ServerTimingsSurviveAndAreOmittedWhenAbsent) {
+  BenchmarkResult a = rich_result();
+  ASSERT_GE(a.runs[0].requests.size(), 2U);
+  ServerTimings& full = a.runs[0].requests[0].server_timings;
+  full.queue_ms = 0.5;
+  full.load_ms = 1.0 / 3.0;  // no short decimal form: the trip must be exact
+  full.prompt_ms = 12.443;
+  full.predicted_ms = 7.019;
+  full.total_ms = 25.0;
+  full.prompt_n = 7;
+  full.predicted_n = 3;
+  full.cache_n = 2;
+  a.runs[0].requests[1].server_timings.predicted_n = 4;  // one field only
+  expect_round_trip(a);
+  const json once = to_json(a);
+  EXPECT_EQ(to_json(from_json(once)), once);
+  const json& requests = once["runs"][0]["requests"];
+  EXPECT_EQ(requests[0]["server_timings"]["prompt_ms"], 12.443);
+  EXPECT_EQ(requests[0]["server_timings"]["cache_n"], 2);
+  EXPECT_EQ(requests[1]["server_timings"], json({{"predicted_n", 4}}));
+  for (std::size_t i = 2; i < requests.size(); ++i) {
+    EXPECT_FALSE(requests[i].contains("server_timings")) << i;
+  }
+  // The object sits between usage and events.
+  std::ostringstream text;
+  write_json(a, text);
+  const std::string s = text.str();
+  const auto usage = s.find("\"usage\"");
+  const auto timings = s.find("\"server_timings\"");
+  ASSERT_NE(timings, std::string::npos);
+  EXPECT_LT(usage, timings);
+  EXPECT_LT(timings, s.find("\"events\"", timings));
+}
+
+TEST(JsonRoundTrip, ServerTimingsNullOrMissingFieldsReadAsAbsent) {
+  json j = to_json(rich_result());
+  j["runs"][0]["requests"][0]["server_timings"] = {{"prompt_ms", nullptr}, {"prompt_n", 5}};
+  const BenchmarkResult b = from_json(j);
+  const ServerTimings& t = b.runs[0].requests[0].server_timings;
+  EXPECT_FALSE(t.prompt_ms.has_value());
+  EXPECT_EQ(t.prompt_n, 5);
+  EXPECT_FALSE(t.total_ms.has_value());
+  j["runs"][0]["requests"][0]["server_timings"] = {{"prompt_n", 1.5}};
+  EXPECT_THROW(from_json(j), std::runtime_error);
 }
 
 TEST(JsonSchema, ClientHealthFields) {
