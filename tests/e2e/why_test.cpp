@@ -45,7 +45,7 @@ TEST(Why, AnOverloadedEngineShowsItsQueueAndKvPressure) {
   EXPECT_EQ(e.scrapes_failed, 0) << (e.failures.empty() ? "" : e.failures.front());
   auto has_signal = [&](const std::string& name) {
     return std::any_of(e.timeline.begin(), e.timeline.end(),
-                       [&](const SignalSeries& s) { return s.signal == name && !s.points.empty(); });
+                       [&](const SignalSeries& series) { return series.signal == name && !series.points.empty(); });
   };
   EXPECT_TRUE(has_signal("waiting_requests"));
   EXPECT_TRUE(has_signal("running_requests"));
