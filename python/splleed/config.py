@@ -133,6 +133,7 @@ _SLO_METRICS = {
     "tpot_ms": "tpot",
     "itl_ms": "itl",
     "e2e_ms": "e2e",
+    "e2e_from_schedule_ms": "e2e_from_schedule",
     "ttst_ms": "ttst",
     "icl_ms": "icl",
     "ttft_from_schedule_ms": "ttft_from_schedule",
@@ -151,6 +152,7 @@ class SLOConfig:
     tpot_ms: Optional[float] = None
     itl_ms: Optional[float] = None
     e2e_ms: Optional[float] = None
+    e2e_from_schedule_ms: Optional[float] = None
     ttst_ms: Optional[float] = None
     icl_ms: Optional[float] = None
     ttft_from_schedule_ms: Optional[float] = None

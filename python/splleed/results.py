@@ -40,6 +40,7 @@ METRICS = (
     "icl",
     "tpot",
     "e2e",
+    "e2e_from_schedule",
     "stream_end",
     "worst_stall",
 )
@@ -252,6 +253,7 @@ class Record:
     ttst_ms = property(lambda self: self._m["ttst_ms"])
     tpot_ms = property(lambda self: self._m["tpot_ms"])
     e2e_ms = property(lambda self: self._m["e2e_ms"])
+    e2e_from_schedule_ms = property(lambda self: self._m["e2e_from_schedule_ms"])
     stream_end_ms = property(lambda self: self._m["stream_end_ms"])
     worst_stall_ms = property(lambda self: self._m["worst_stall_ms"])
 

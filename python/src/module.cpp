@@ -132,6 +132,7 @@ nb::dict metrics_dict(const RequestRecord& r) {
   d["ttst_ms"] = nullable_ms(m.ttst);
   d["tpot_ms"] = nullable_ms(m.tpot);
   d["e2e_ms"] = nullable_ms(m.e2e);
+  d["e2e_from_schedule_ms"] = nullable_ms(m.e2e_from_schedule);
   d["stream_end_ms"] = nullable_ms(m.stream_end);
   d["worst_stall_ms"] = nullable_ms(m.worst_stall);
   return d;

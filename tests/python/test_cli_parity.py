@@ -58,7 +58,7 @@ def test_python_and_cli_json_agree(cli, tmp_path):
     cmd = [cli, "run", "--sim", "--sim-ttft-ms", "2", "--sim-itl-ms", "0.5",
            "--sim-prefill-us-per-token", "1", "--sim-step-us-per-running", "5",
            "--concurrency", "1,3", "--num-requests", "5", "--warmup", "1", "--seed", "11",
-           "--trials", "2", "--max-tokens", "6", "--ignore-eos", "--json", str(out)]
+           "--trials", "2", "--max-tokens", "6", "--ignore-eos", "--no-scrape", "--json", str(out)]
     for p in PROMPTS:
         cmd += ["--prompt", p]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
