@@ -106,20 +106,9 @@ sim::SimConfig sim_from_json_text(const std::string& text) {
   return c;
 }
 
-nb::object nullable_ns(const std::optional<Nanos>& t, Nanos origin) {
-  if (!t) return nb::none();
-  return nb::int_(*t - origin);
-}
-
 nb::object nullable_ms(const std::optional<double>& ns) {
   if (!ns) return nb::none();
   return nb::float_(*ns / 1e6);
-}
-
-template <class T>
-nb::object nullable(const std::optional<T>& v) {
-  if (!v) return nb::none();
-  return nb::cast(*v);
 }
 
 // Per-request metrics (docs/metrics.md) in milliseconds, None where undefined for the request.
@@ -138,46 +127,11 @@ nb::dict metrics_dict(const RequestRecord& r) {
   return d;
 }
 
-// One record with the keys and value forms of a "requests" entry of the results JSON. Written out
-// here because the reporters expose only whole-result serialisation; tests/python checks that the
-// keys and values agree with report::to_json's.
+// One record as a "requests" entry of the results JSON, written by the CLI's own reporter.
+// Called with the GIL held (the draining thread), never on a worker thread.
 nb::dict record_dict(const RequestRecord& r, Nanos origin) {
-  nb::dict d;
-  d["index"] = r.index;
-  d["prompt_index"] = r.prompt_index;
-  d["warmup"] = r.warmup;
-  d["ramp_up"] = r.ramp_up;
-  d["request_id"] = r.request_id;
-  d["response_id"] = r.response_id;
-  d["status"] = std::string(to_string(r.status));
-  d["http_status"] = r.http_status;
-  d["error"] = r.error;
-  d["finish_reason"] = r.finish_reason;
-  d["scheduled_ns"] = nullable_ns(r.scheduled, origin);
-  d["dispatched_ns"] = nullable_ns(r.dispatched, origin);
-  d["headers_ns"] = nullable_ns(r.headers, origin);
-  d["first_event_ns"] = nullable_ns(r.first_event, origin);
-  d["first_token_ns"] = nullable_ns(r.first_token, origin);
-  d["last_token_ns"] = nullable_ns(r.last_token, origin);
-  d["end_ns"] = nullable_ns(r.end, origin);
-  nb::list events;
-  for (const TokenEvent& e : r.tokens) {
-    nb::list pair;
-    pair.append(e.received - origin);
-    pair.append(e.tokens);
-    events.append(pair);
-  }
-  d["token_events"] = events;
-  nb::dict usage;
-  usage["prompt_tokens"] = nullable(r.usage.prompt_tokens);
-  usage["completion_tokens"] = nullable(r.usage.completion_tokens);
-  usage["cached_tokens"] = nullable(r.usage.cached_tokens);
-  usage["reasoning_tokens"] = nullable(r.usage.reasoning_tokens);
-  d["usage"] = usage;
-  d["events"] = r.events;
-  d["output_bytes"] = r.output_bytes;
-  d["output_tokens"] = r.output_tokens();
-  return d;
+  nb::object loads = nb::module_::import_("json").attr("loads");  // cached in sys.modules
+  return nb::cast<nb::dict>(loads(report::request_to_json(r, origin).dump()));
 }
 
 // A finished benchmark, kept in C++ form so that every view is written by the CLI's own reporters.

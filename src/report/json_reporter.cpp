@@ -849,6 +849,10 @@ std::vector<std::string> strings_from(const Node& n, std::string_view key) {
 
 nlohmann::json to_json(const BenchmarkResult& result) { return json(build(result)); }
 
+nlohmann::json request_to_json(const RequestRecord& record, Nanos origin) {
+  return json(request_json(record, origin));
+}
+
 void write_json(const BenchmarkResult& result, std::ostream& out) {
   // One line (token event arrays make indented files several times larger); `jq .` reads it.
   // Invalid UTF-8 (e.g. a truncated error body) is replaced rather than aborting the write.

@@ -15,6 +15,8 @@ void write_console(const BenchmarkResult& result, std::ostream& out);
 // The lossless record (docs/results-format.md). Locale-free; API keys redacted.
 nlohmann::json to_json(const BenchmarkResult& result);
 void write_json(const BenchmarkResult& result, std::ostream& out);
+// One entry of a run's "requests" array, timestamps relative to `origin` (for live views).
+nlohmann::json request_to_json(const RequestRecord& record, Nanos origin);
 // Inverse of to_json (for comparison tools and round-trip tests). Throws std::runtime_error
 // naming the offending field on malformed input.
 BenchmarkResult from_json(const nlohmann::json& j);
