@@ -6,7 +6,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <cmath>
 #include <vector>
 
 #include "metrics/request_metrics.hpp"
@@ -15,6 +14,7 @@
 #include "observe/analysis.hpp"
 #include "observe/nvml.hpp"
 #include "observe/profiles.hpp"
+#include "stats/summary.hpp"
 
 namespace splleed::session {
 
@@ -95,8 +95,7 @@ std::vector<std::size_t> slowest(const std::vector<std::optional<double>>& value
   std::vector<std::size_t> out;
   if (present.size() < 2) return out;
   std::sort(present.begin(), present.end());
-  const double rank = 0.99 * static_cast<double>(present.size() - 1);
-  const double cut = present[static_cast<std::size_t>(std::floor(rank))];
+  const double cut = stats::percentile(present, 99);  // the project's one percentile definition
   for (std::size_t i = 0; i < values.size(); ++i)
     if (values[i] && *values[i] >= cut) out.push_back(i);
   // A group as large as the population compares with nothing.
