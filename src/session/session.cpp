@@ -87,7 +87,14 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
   }
   RunConfig planned = config;
   while (next(planned, result.runs)) {
-    if (auto err = validate(planned); !err.empty()) throw SessionError(err);
+    if (auto err = validate(planned); !err.empty()) {
+      // Nothing sent yet: the configuration is at fault. Later, a plan that derived an unusable
+      // next step (e.g. a rate of 0 after every request failed) ends, keeping what finished.
+      if (result.runs.empty()) throw SessionError(err);
+      result.interrupted = true;
+      result.stop_reason = "the plan could not continue: " + err;
+      break;
+    }
     load::Runner runner(planned, clock_, options_.log);
     if (options_.on_record) runner.set_record_sink(options_.on_record);
     {

@@ -55,7 +55,8 @@ class Session {
 
   // Runs the configurations `next` plans, one after another against the same target, and returns
   // every run in one result (result.config is the session's configuration). Each planned
-  // configuration is validated; an invalid one throws SessionError.
+  // configuration is validated: an invalid first one throws SessionError; an invalid later one
+  // ends the plan with result.interrupted set, keeping every finished run.
   BenchmarkResult run_sequence(const NextRun& next);
 
   // The configuration as given (before the target is resolved).

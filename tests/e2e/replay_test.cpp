@@ -175,5 +175,26 @@ TEST(Session, StopBeforeRunEndsAtOnce) {
   EXPECT_EQ(result.stop_reason, "stopped early");
 }
 
+TEST(Session, AnUnusableLaterStepEndsThePlanAndKeepsWhatFinished) {
+  MonotonicClock clock;
+  session::SessionOptions o;
+  o.embedded_sim = fast_sim();
+  o.config.load.num_requests = 2;
+  o.config.sampling.max_tokens = 2;
+  session::Session s(std::move(o), clock);
+  int step = 0;
+  auto result = s.run_sequence([&](RunConfig& next, const std::vector<RunResult>&) {
+    if (step++ == 0) return true;
+    if (step > 2) return false;
+    next.load.mode = LoadMode::rate;
+    next.load.request_rates = {0};  // what a plan could derive after every request failed
+    return true;
+  });
+  ASSERT_EQ(result.runs.size(), 1u);
+  EXPECT_EQ(result.runs[0].summary.requests_ok, 2);
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_NE(result.stop_reason.find("could not continue"), std::string::npos) << result.stop_reason;
+}
+
 }  // namespace
 }  // namespace splleed
