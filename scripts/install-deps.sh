@@ -6,7 +6,7 @@ packages=(
   libboost1.81-dev libboost-math1.81-dev libssl-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
-  libicu-dev libsentencepiece-dev python3-venv python3-dev
+  libicu-dev libsentencepiece-dev python3-venv python3-dev ccache
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,12 +7,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 jobs=$(nproc)
 
-"$root/scripts/build.sh" "$root/build"
+# The Python extension module is built in the same tree, so the package install below reuses it.
+python_args=()
+if [ "${SPLLEED_SKIP_PYTHON:-0}" != 1 ]; then
+  python_args=(-DSPLLEED_PYTHON=ON "-DPython_EXECUTABLE=$("$root/scripts/python-env.sh")")
+fi
+"$root/scripts/build.sh" "$root/build" "${python_args[@]}"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
 
 # The Python package: pip install into .venv, then pytest.
 if [ "${SPLLEED_SKIP_PYTHON:-0}" != 1 ]; then
-  "$root/scripts/test-python.sh"
+  SPLLEED_PYTHON_BUILD_DIR="$root/build" "$root/scripts/test-python.sh"
 fi
 
 if [ "${SPLLEED_SKIP_SANITIZERS:-0}" != 1 ]; then
