@@ -385,6 +385,9 @@ int main(int argc, char** argv) {
                   "Seconds between engine metrics scrapes (at least 0.1)")
       ->capture_default_str();
   run->add_flag("--no-gpu", no_gpu, "Do not read GPU telemetry (NVML)");
+  std::string gpu_metrics_url;
+  run->add_option("--gpu-metrics-url", gpu_metrics_url,
+                  "Read GPU telemetry from this DCGM exporter endpoint instead of local NVML");
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
@@ -498,6 +501,7 @@ int main(int argc, char** argv) {
             slo_search && run->count("--mode") && config.load.mode == LoadMode::concurrency,
             slo_percentile, search_tolerance, saturation,
             session::ObserveOptions{!no_scrape, metrics_url,
-                                    static_cast<Nanos>(scrape_interval_s * 1e9), !no_gpu}};
+                                    static_cast<Nanos>(scrape_interval_s * 1e9), !no_gpu,
+                                    gpu_metrics_url}};
   return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan);
 }

@@ -91,6 +91,27 @@ struct WhyFinding {
   std::vector<std::string> sentences;  // strongest difference first; or one saying none is visible
 };
 
+// One of the engine's own latency histograms over a run's measurement window (bucket deltas of
+// its metrics endpoint), in seconds; quantiles interpolate inside buckets as Prometheus does.
+struct EngineLatency {
+  std::string name;  // "ttft", "queue", "prefill", "decode", "e2e", "itl", "tpot", "inference", "step"
+  double count = 0;  // observations the engine made in the window
+  std::optional<double> mean_s, p50_s, p90_s, p99_s;
+};
+
+// The engine's own view of one run (present when its metrics were scraped).
+struct EngineRunSummary {
+  Nanos window_start = 0, window_end = 0;  // first measured send .. last measured end (absolute)
+  // Each canonical signal over the window: counter-based rates and ratios exactly, gauges as the
+  // mean of the scrapes in force.
+  std::vector<std::pair<std::string, double>> signals;
+  std::vector<EngineLatency> latencies;
+  // Mean TTFT the client saw minus the engine's mean TTFT over the same window: time spent
+  // outside the engine's own timer (network, HTTP server, tokenization, queueing before the engine
+  // counts). From the engine histograms; per-request gaps from server timings are in the records.
+  std::optional<double> ttft_gap_mean_ms;
+};
+
 struct RunResult {
   std::string label;          // e.g. "concurrency=4"
   LoadMode mode = LoadMode::concurrency;
@@ -101,6 +122,7 @@ struct RunResult {
   std::optional<RunSummary> ramp_up;    // open loop with --ramp-up: the ramp's own summary
   ClientHealth client_health;
   std::vector<WhyFinding> why;          // when engine metrics were scraped
+  std::optional<EngineRunSummary> engine;  // when engine metrics were scraped
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 

@@ -51,6 +51,13 @@ RequestMetrics compute(const RequestRecord& r) {
   return m;
 }
 
+std::optional<double> ttft_outside_server(const RequestRecord& r) {
+  const ServerTimings& t = r.server_timings;
+  if (!t.prompt_ms || !r.dispatched || !r.first_token) return std::nullopt;
+  const double server_ms = *t.prompt_ms + t.queue_ms.value_or(0) + t.load_ms.value_or(0);
+  return static_cast<double>(*r.first_token - *r.dispatched) - server_ms * 1e6;
+}
+
 void append_gaps(const RequestRecord& r, std::vector<double>& itl, std::vector<double>& icl) {
   for (std::size_t i = 1; i < r.tokens.size(); ++i) {
     const auto gap = static_cast<double>(r.tokens[i].received - r.tokens[i - 1].received);

@@ -20,6 +20,12 @@ struct RequestMetrics {
 
 RequestMetrics compute(const RequestRecord& r);
 
+// The part of the client's TTFT (ns) the server's own per-request timings do not account for:
+// client TTFT minus the server's queue + model load + prompt processing time (the fields it
+// reported; prompt time is required). Network, HTTP handling and anything queued before the
+// engine's timer starts. Empty when the request has no TTFT or the server reported no prompt time.
+std::optional<double> ttft_outside_server(const RequestRecord& r);
+
 // Appends this request's inter-token samples (ns): ICL = each raw gap between consecutive token
 // events; ITL = each gap split evenly over the tokens the later event carried (k samples of gap/k).
 void append_gaps(const RequestRecord& r, std::vector<double>& itl, std::vector<double>& icl);

@@ -23,17 +23,20 @@ struct Rule {
   double min_abs;              // smallest absolute gap that counts
   double unit;                 // gap worth a score of 1 (absolute), or floor of the baseline (relative)
   bool relative;
+  // The direction that slows a request down: only a gap that way can explain slowness (slow
+  // requests that saw a shorter queue than the others are not slow because of the queue).
+  bool higher_is_worse;
 };
 
 constexpr std::array<Rule, 8> kRules{{
-    {Signal::waiting_requests, "first", 1.0, 1.0, true},
-    {Signal::kv_cache_usage, "max", 0.10, 0.10, false},
-    {Signal::preemptions_per_s, "count", 1.0, 1.0, true},
-    {Signal::running_requests, "mean", 1.0, 1.0, true},
-    {Signal::prefix_cache_hit_rate, "mean", 0.10, 0.10, false},
-    {Signal::tokens_per_step, "mean", 16.0, 16.0, true},
-    {Signal::gpu_sm_clock_mhz, "mean", 100.0, 100.0, false},
-    {Signal::gpu_utilization, "mean", 0.10, 0.10, false},
+    {Signal::waiting_requests, "first", 1.0, 1.0, true, true},
+    {Signal::kv_cache_usage, "max", 0.10, 0.10, false, true},
+    {Signal::preemptions_per_s, "count", 1.0, 1.0, true, true},
+    {Signal::running_requests, "mean", 1.0, 1.0, true, true},
+    {Signal::prefix_cache_hit_rate, "mean", 0.10, 0.10, false, false},
+    {Signal::tokens_per_step, "mean", 16.0, 16.0, true, true},
+    {Signal::gpu_sm_clock_mhz, "mean", 100.0, 100.0, false, false},
+    {Signal::gpu_utilization, "mean", 0.10, 0.10, false, true},
 }};
 
 std::optional<double> statistic_of(const RequestEngineState& s, const Rule& r) {
@@ -157,8 +160,8 @@ WhyReport explain_slow(const std::vector<RequestEngineState>& states, std::span<
     if (a.empty() || b.empty()) continue;
     const double ma = median(std::move(a));
     const double mb = median(std::move(b));
-    const double gap = std::abs(ma - mb);
-    if (gap < rule.min_abs) continue;
+    const double gap = rule.higher_is_worse ? ma - mb : mb - ma;
+    if (gap < rule.min_abs) continue;  // too small, or the other way round
     const double score = rule.relative ? gap / std::max(std::abs(mb), rule.unit) : gap / rule.unit;
     if (score < 1) continue;  // within ordinary variation
     report.differences.push_back(Difference{rule.signal, rule.statistic, ma, mb, score, sentence_for(rule, ma, mb, label)});

@@ -77,7 +77,10 @@ struct Difference {
 };
 
 struct WhyReport {
-  std::vector<Difference> differences;  // strongest first; only those past the signal's threshold
+  // Strongest first; only gaps past the signal's threshold in the direction that slows a request
+  // (more waiting, fuller KV cache, more preemptions, bigger batches, lower prefix-cache hit rate,
+  // more tokens per step, lower SM clock, busier GPU).
+  std::vector<Difference> differences;
   std::vector<std::string> sentences;   // one per difference, or one saying nothing differs
 };
 

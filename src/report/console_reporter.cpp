@@ -119,6 +119,20 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
                        counts(*run.ramp_up));
     write_summary(*run.ramp_up, std::string(), out);
   }
+  // The engine's own latency histograms over the run, beside the client's figures above.
+  if (run.engine && !run.engine->latencies.empty()) {
+    out << "  engine's own view (histogram deltas):";
+    for (const EngineLatency& l : run.engine->latencies) {
+      if (!l.p50_s || !l.p99_s) continue;
+      out << fmt::format(" {} p50 {:.2f} / p99 {:.2f} ms (n={:g});", l.name, *l.p50_s * 1e3,
+                         *l.p99_s * 1e3, l.count);
+    }
+    out << '\n';
+    if (run.engine->ttft_gap_mean_ms)
+      out << fmt::format("  client TTFT mean minus the engine's: {:+.2f} ms (network, HTTP, "
+                         "queueing outside the engine's timer)\n",
+                         *run.engine->ttft_gap_mean_ms);
+  }
   // Why the slowest requests were slow, from the engine's own metrics.
   for (const WhyFinding& w : run.why) {
     out << fmt::format("  why, {} ({}):\n", w.group, w.requests);

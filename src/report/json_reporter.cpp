@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "metrics/request_metrics.hpp"
 #include "report/definitions.hpp"
 #include "report/reporters.hpp"
 
@@ -271,6 +272,8 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
     put("predicted_n", t.predicted_n);
     put("cache_n", t.cache_n);
     out["server_timings"] = std::move(timings);
+    // Derived (from_json ignores it): client TTFT minus the server's queue + load + prompt time.
+    if (const auto gap = metrics::ttft_outside_server(r)) out["ttft_outside_server_ms"] = *gap / 1e6;
   }
   out["events"] = r.events;
   out["output_bytes"] = r.output_bytes;
@@ -292,6 +295,23 @@ ordered_json why_json(const std::vector<WhyFinding>& why) {
   ordered_json out = ordered_json::array();
   for (const WhyFinding& w : why)
     out.push_back({{"group", w.group}, {"requests", w.requests}, {"sentences", w.sentences}});
+  return out;
+}
+
+ordered_json engine_run_json(const EngineRunSummary& e, Nanos origin) {
+  ordered_json out;
+  out["window_start_ns"] = e.window_start - origin;
+  out["window_end_ns"] = e.window_end - origin;
+  ordered_json signals = ordered_json::object();
+  for (const auto& [name, v] : e.signals) signals[name] = v;
+  out["signals"] = std::move(signals);
+  ordered_json latencies = ordered_json::object();
+  for (const EngineLatency& l : e.latencies)
+    latencies[l.name] = {{"count", l.count}, {"mean_s", nullable(l.mean_s)},
+                         {"p50_s", nullable(l.p50_s)}, {"p90_s", nullable(l.p90_s)},
+                         {"p99_s", nullable(l.p99_s)}};
+  out["latencies"] = std::move(latencies);
+  out["ttft_gap_mean_ms"] = nullable(e.ttft_gap_mean_ms);
   return out;
 }
 
@@ -376,6 +396,7 @@ ordered_json build(const BenchmarkResult& result) {
     r["ramp_up"] = run.ramp_up ? summary_json(*run.ramp_up, origin) : ordered_json(nullptr);
     r["client_health"] = health_json(run.client_health);
     if (!run.why.empty()) r["why"] = why_json(run.why);
+    if (run.engine) r["engine"] = engine_run_json(*run.engine, origin);
     ordered_json requests = ordered_json::array();
     for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
     r["requests"] = std::move(requests);
@@ -415,6 +436,7 @@ class Node {
   }
 
   const std::string& path() const { return path_; }
+  const json& value() const { return j_; }
 
   const json& field(std::string_view key) const {
     auto it = j_.find(key);
@@ -899,6 +921,26 @@ BenchmarkResult from_json(const nlohmann::json& j) {
         run.why.push_back({w.string("group"), w.integer<std::int64_t>("requests"),
                            strings_from(w, "sentences")});
       }
+    }
+    if (n.has("engine")) {
+      const Node e = n.object("engine");
+      EngineRunSummary es;
+      es.window_start = e.integer<Nanos>("window_start_ns") + origin;
+      es.window_end = e.integer<Nanos>("window_end_ns") + origin;
+      const Node signals = e.object("signals");
+      for (const auto& [name, v] : signals.value().items()) {
+        if (!v.is_number()) fail(join(signals.path(), name), "expected a number");
+        es.signals.emplace_back(name, v.get<double>());
+      }
+      const Node latencies = e.object("latencies");
+      for (const auto& [name, v] : latencies.value().items()) {
+        const Node l(v, join(latencies.path(), name));
+        es.latencies.push_back({name, l.number("count"), l.optional_number("mean_s"),
+                                l.optional_number("p50_s"), l.optional_number("p90_s"),
+                                l.optional_number("p99_s")});
+      }
+      es.ttft_gap_mean_ms = e.optional_number("ttft_gap_mean_ms");
+      run.engine = std::move(es);
     }
     const json& requests = n.array("requests");
     run.requests.reserve(requests.size());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -103,6 +104,48 @@ std::vector<std::size_t> slowest(const std::vector<std::optional<double>>& value
   return out;
 }
 
+// The engine's own view of one run's window: every signal over it, its latency histograms, and
+// the client-vs-engine TTFT gap. Histogram deltas cover the scrapes inside the window only.
+EngineRunSummary summarize_run(const observe::SeriesStore& engine_store,
+                               const observe::EngineProfile& profile,
+                               const observe::SeriesStore* gpu_store, Nanos t0, Nanos t1,
+                               std::optional<double> client_ttft_mean_ns) {
+  using observe::Signal;
+  EngineRunSummary out;
+  out.window_start = t0;
+  out.window_end = t1;
+  const observe::WindowSummary w = observe::summarize_window(engine_store, profile, t0, t1);
+  std::optional<observe::WindowSummary> gpu;
+  if (gpu_store)
+    gpu = observe::summarize_window(*gpu_store, observe::profile_for(observe::EngineKind::dcgm), t0, t1);
+  for (int i = 0; i < observe::kSignalCount; ++i) {
+    const auto sig = static_cast<Signal>(i);
+    std::optional<double> v = w[sig];
+    if (!v && gpu) v = (*gpu)[sig];
+    if (v) out.signals.emplace_back(std::string(observe::to_string(sig)), *v);
+  }
+  for (int i = 0; i < observe::kLatencyCount; ++i) {
+    const auto lat = static_cast<observe::Latency>(i);
+    const auto& h = w[lat];
+    if (!h || !(h->count > 0)) continue;
+    EngineLatency e;
+    e.name = std::string(observe::to_string(lat));
+    e.count = h->count;
+    e.mean_s = h->mean();
+    const auto q = [&](double p) -> std::optional<double> {
+      const double v = h->quantile(p);
+      return std::isnan(v) ? std::nullopt : std::optional<double>(v);
+    };
+    e.p50_s = q(0.5);
+    e.p90_s = q(0.9);
+    e.p99_s = q(0.99);
+    if (lat == observe::Latency::ttft && e.mean_s && client_ttft_mean_ns)
+      out.ttft_gap_mean_ms = *client_ttft_mean_ns / 1e6 - *e.mean_s * 1e3;
+    out.latencies.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<observe::MetricsSource> make_http_metrics_source(const std::string& url,
@@ -128,7 +171,7 @@ struct EngineObserver::Impl {
   const Clock& clock;
   observe::SeriesStore engine_store, gpu_store;
   std::unique_ptr<observe::MetricsSource> engine_source;
-  std::unique_ptr<observe::NvmlSource> gpu_source;
+  std::unique_ptr<observe::MetricsSource> gpu_source;  // NVML, or a DCGM exporter's endpoint
   std::unique_ptr<observe::Scraper> engine_scraper, gpu_scraper;
   std::string gpu_absent;
 
@@ -139,12 +182,17 @@ struct EngineObserver::Impl {
     so.interval = std::max(o.interval, observe::kMinScrapeInterval);
     engine_source = make_http_metrics_source(url, target, clock);
     engine_scraper = std::make_unique<observe::Scraper>(*engine_source, clock, engine_store, so);
-    if (o.gpu) {
-      gpu_source = std::make_unique<observe::NvmlSource>(clock);
-      if (gpu_source->nvml().available()) {
+    if (o.gpu && !o.gpu_metrics_url.empty()) {
+      // A DCGM exporter: the same canonical GPU signals as NVML (profile EngineKind::dcgm).
+      gpu_source = make_http_metrics_source(o.gpu_metrics_url, target, clock);
+      gpu_scraper = std::make_unique<observe::Scraper>(*gpu_source, clock, gpu_store, so);
+    } else if (o.gpu) {
+      auto nvml = std::make_unique<observe::NvmlSource>(clock);
+      if (nvml->nvml().available()) {
+        gpu_source = std::move(nvml);
         gpu_scraper = std::make_unique<observe::Scraper>(*gpu_source, clock, gpu_store, so);
       } else {
-        gpu_absent = gpu_source->nvml().absent_reason();
+        gpu_absent = nvml->nvml().absent_reason();
       }
     } else {
       gpu_absent = "not asked for";
@@ -183,6 +231,15 @@ void EngineObserver::finish(BenchmarkResult& result) {
                                        static_cast<double>(f.begin - origin) / 1e9, f.message));
   }
   obs.gpu = m.gpu_absent;
+  if (m.gpu_scraper && !m.options.gpu_metrics_url.empty()) {
+    std::int64_t ok = 0;
+    for (const auto& h : m.gpu_scraper->history()) ok += h.ok ? 1 : 0;
+    if (ok == 0) {
+      const auto& f = m.gpu_scraper->failures();
+      obs.gpu = fmt::format("GPU metrics endpoint {} never answered{}", m.options.gpu_metrics_url,
+                            f.empty() ? std::string() : ": " + f.front().message);
+    }
+  }
 
   const auto detection = observe::detect_engine(m.engine_store.names());
   obs.engine = std::string(observe::to_string(detection.kind));
@@ -222,6 +279,8 @@ void EngineObserver::finish(BenchmarkResult& result) {
     }
     const auto states = observe::engine_state_per_request(tl, spans);
     std::vector<std::optional<double>> ttft, e2e, stall;
+    double ttft_sum = 0;
+    std::size_t ttft_n = 0;
     for (std::size_t k = 0; k < measured.size(); ++k) {
       RequestRecord& r = run.requests[measured[k]];
       r.engine = to_record(states[k]);
@@ -229,6 +288,20 @@ void EngineObserver::finish(BenchmarkResult& result) {
       ttft.push_back(rm.ttft);
       e2e.push_back(rm.e2e);
       stall.push_back(rm.worst_stall);
+      if (rm.ttft) {
+        ttft_sum += *rm.ttft;
+        ++ttft_n;
+      }
+    }
+    if (!spans.empty()) {
+      Nanos t0 = spans.front().start, t1 = spans.front().end;
+      for (const auto& sp : spans) {
+        t0 = std::min(t0, sp.start);
+        t1 = std::max(t1, sp.end);
+      }
+      run.engine = summarize_run(
+          m.engine_store, profile, m.gpu_scraper ? &m.gpu_store : nullptr, t0, t1,
+          ttft_n ? std::optional<double>(ttft_sum / static_cast<double>(ttft_n)) : std::nullopt);
     }
     const std::pair<const char*, const std::vector<std::optional<double>>*> groups[] = {
         {"p99-TTFT requests", &ttft}, {"p99-E2E requests", &e2e}, {"worst-stall p99 requests", &stall}};

@@ -18,6 +18,9 @@ struct ObserveOptions {
   std::string metrics_url;        // empty: the target's base URL + "/metrics"
   Nanos interval = kNanosPerSecond;
   bool gpu = true;                // poll NVML when present
+  // A DCGM exporter's metrics endpoint to read GPU telemetry from instead of NVML (e.g. on a
+  // remote engine host); empty: NVML on this host.
+  std::string gpu_metrics_url;
 };
 
 // A metrics endpoint fetched with splleed's HTTP client (own io_context; blocking per fetch).

@@ -348,6 +348,11 @@ void Connection::handle(http::request<http::string_body>& req) {
                    shard_.exporter ? shard_.exporter->content_type() : "text/plain",
                    nullptr);
     end_response();
+  } else if (target == "/gpu/metrics") {  // a simulated GPU, as a DCGM exporter shows it
+    if (req.method() != http::verb::get) return method_not_allowed();
+    write_response(http::status::ok, shard_.exporter ? shard_.exporter->render_gpu() : std::string(),
+                   "text/plain; version=0.0.4; charset=utf-8", nullptr);
+    end_response();
   } else if (target == "/v1/completions" || target == "/v1/chat/completions") {
     if (req.method() != http::verb::post) return method_not_allowed();
     handle_generation(req, target == "/v1/completions" ? Endpoint::completions : Endpoint::chat);

@@ -1,5 +1,6 @@
 #include "sim/metrics.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string_view>
@@ -162,11 +163,13 @@ std::string prometheus_float(double v) {
 }
 
 MetricsExporter::MetricsExporter(MetricsStyle style, std::string model, std::int64_t kv_tokens,
-                                 std::int32_t spec_tokens, std::vector<const Counters*> replicas)
+                                 std::int32_t spec_tokens, std::vector<const Counters*> replicas,
+                                 std::int32_t max_running)
     : style_(style),
       model_(std::move(model)),
       kv_tokens_(kv_tokens),
       spec_tokens_(spec_tokens),
+      max_running_(std::max(max_running, 1)),
       replicas_(std::move(replicas)),
       created_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}
@@ -178,6 +181,42 @@ std::string_view MetricsExporter::content_type() const noexcept {
 
 std::string MetricsExporter::render() {
   return style_ == MetricsStyle::vllm ? render_vllm() : render_llamacpp();
+}
+
+std::string MetricsExporter::render_gpu() const {
+  const MetricsTotals t = sum(replicas_);
+  const double slots = static_cast<double>(max_running_) * static_cast<double>(replicas_.size());
+  const double util = std::min(1.0, static_cast<double>(t.running) / slots);
+  const double kv = kv_usage_of(t);
+  constexpr double kFramebufferMiB = 81'559;  // an 80 GB card, as DCGM reports it
+  constexpr double kWeightsMiB = 16'000;
+  constexpr double kKvMiB = 56'000;
+  const double fb_used = kWeightsMiB + kKvMiB * (kv_tokens_ > 0 ? kv : util);
+  struct Field {
+    const char* name;
+    const char* help;
+    double value;
+  };
+  const Field fields[] = {
+      // A fixed clock: the simulated GPU never throttles, so no "why" blames its clock.
+      {"DCGM_FI_DEV_SM_CLOCK", "SM clock frequency (in MHz).", 1980.0},
+      {"DCGM_FI_DEV_GPU_TEMP", "GPU temperature (in C).", 35 + 30 * util},
+      {"DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", 90 + 500 * util},
+      {"DCGM_FI_DEV_GPU_UTIL", "GPU utilization (in %).", std::round(100 * util)},
+      {"DCGM_FI_DEV_MEM_COPY_UTIL", "Memory utilization (in %).", std::round(60 * util)},
+      {"DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", std::round(kFramebufferMiB - fb_used)},
+      {"DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", std::round(fb_used)},
+  };
+  std::string out;
+  for (const Field& f : fields) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n", f.name, f.help);
+    out += fmt::format(
+        "{}{{gpu=\"0\", UUID=\"GPU-00000000-0000-0000-0000-00000000517d\", "
+        "pci_bus_id=\"00000000:00:00.0\", device=\"nvidia0\", modelName=\"splleed simulated GPU\", "
+        "Hostname=\"splleed-sim\"}} {}\n",
+        f.name, f.value);
+  }
+  return out;
 }
 
 double MetricsExporter::kv_usage_of(const MetricsTotals& t) const {

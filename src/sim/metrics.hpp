@@ -28,10 +28,17 @@ class MetricsExporter {
   // `replicas` must outlive the exporter. `kv_tokens` is each replica's capacity, 0 unlimited
   // (usage then reads 0).
   MetricsExporter(MetricsStyle style, std::string model, std::int64_t kv_tokens,
-                  std::int32_t spec_tokens, std::vector<const Counters*> replicas);
+                  std::int32_t spec_tokens, std::vector<const Counters*> replicas,
+                  std::int32_t max_running = 1);
 
   std::string_view content_type() const noexcept;
   std::string render();  // any thread
+
+  // GET /gpu/metrics: one simulated GPU in a DCGM exporter's names and labels (dcgm-exporter's
+  // default counters), driven by the engine's load: utilisation is busy decode slots out of
+  // `max_running`, framebuffer use grows with the KV cache, power follows utilisation, the SM clock is fixed.
+  // Lets GPU telemetry from an exporter (--gpu-metrics-url) be exercised without a GPU.
+  std::string render_gpu() const;  // any thread
 
  private:
   std::string render_vllm() const;
@@ -42,6 +49,7 @@ class MetricsExporter {
   std::string model_;
   std::int64_t kv_tokens_;
   std::int32_t spec_tokens_;
+  std::int32_t max_running_;  // per replica
   std::vector<const Counters*> replicas_;
   double created_;  // Unix seconds at construction: the `_created` value of every vLLM series
 

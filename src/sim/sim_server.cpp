@@ -93,7 +93,8 @@ class SimServer::Impl {
       replicas.push_back(&shards_.back()->counters);
     }
     exporter_.emplace(config_.metrics_style == "llamacpp" ? MetricsStyle::llamacpp : MetricsStyle::vllm,
-                      config_.model, config_.kv_tokens, config_.spec_tokens, std::move(replicas));
+                      config_.model, config_.kv_tokens, config_.spec_tokens, std::move(replicas),
+                      config_.max_running);
     for (auto& shard : shards_) shard->exporter = &*exporter_;
   }
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <locale>
 #include <sstream>
 #include <stdexcept>
@@ -330,6 +331,63 @@ TEST(JsonRoundTrip, ServerTimingsSurviveAndAreOmittedWhenAbsent) {
   ASSERT_NE(timings, std::string::npos);
   EXPECT_LT(usage, timings);
   EXPECT_LT(timings, s.find("\"events\"", timings));
+}
+
+TEST(JsonSchema, TtftOutsideTheServerIsClientTtftMinusItsQueueLoadAndPromptTime) {
+  BenchmarkResult a = rich_result();
+  RequestRecord& r = a.runs[0].requests[0];
+  ASSERT_TRUE(r.dispatched && r.first_token);
+  r.first_token = *r.dispatched + 20 * kNanosPerMilli;
+  r.server_timings.queue_ms = 1.5;
+  r.server_timings.prompt_ms = 12.0;
+  a.runs[0].requests[1].server_timings.predicted_ms = 3.0;  // no prompt time: no figure
+  const json once = to_json(a);
+  const json& requests = once["runs"][0]["requests"];
+  EXPECT_DOUBLE_EQ(requests[0]["ttft_outside_server_ms"].get<double>(), 6.5);
+  EXPECT_FALSE(requests[1].contains("ttft_outside_server_ms"));
+  EXPECT_EQ(to_json(from_json(once)), once);  // derived: ignored when read, written again
+}
+
+TEST(JsonRoundTrip, EngineRunSummarySurvivesAndIsOmittedWhenAbsent) {
+  BenchmarkResult a = rich_result();
+  EngineRunSummary e;
+  e.window_start = a.clock.monotonic_origin_ns + 5 * kNanosPerMilli;
+  e.window_end = a.clock.monotonic_origin_ns + 2 * kNanosPerSecond;
+  e.signals = {{"waiting_requests", 3.25}, {"kv_cache_usage", 1.0 / 3.0}};
+  e.latencies.push_back({"ttft", 40, 0.0625, 0.05, 0.1, std::nullopt});
+  e.latencies.push_back({"itl", 900, std::nullopt, 0.008, 0.02, 0.04});
+  e.ttft_gap_mean_ms = -0.75;
+  a.runs[0].engine = e;
+  const json once = to_json(a);
+  ASSERT_TRUE(once["runs"][0].contains("engine"));
+  EXPECT_EQ(once["runs"][0]["engine"]["window_start_ns"], 5 * kNanosPerMilli);
+  EXPECT_TRUE(once["runs"][0]["engine"]["latencies"]["ttft"]["p99_s"].is_null());
+  const BenchmarkResult b = from_json(once);
+  ASSERT_TRUE(b.runs[0].engine);
+  const EngineRunSummary& f = *b.runs[0].engine;
+  EXPECT_EQ(f.window_start, e.window_start);
+  EXPECT_EQ(f.window_end, e.window_end);
+  // Keys of a JSON object: read back in name order.
+  auto sorted = e.signals;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(f.signals, sorted);
+  ASSERT_EQ(f.latencies.size(), 2u);
+  EXPECT_EQ(f.latencies[0].name, "itl");
+  EXPECT_EQ(f.latencies[0].count, 900);
+  EXPECT_EQ(f.latencies[0].p99_s, 0.04);
+  EXPECT_FALSE(f.latencies[0].mean_s);
+  EXPECT_EQ(f.latencies[1].name, "ttft");
+  EXPECT_FALSE(f.latencies[1].p99_s);
+  EXPECT_EQ(f.ttft_gap_mean_ms, -0.75);
+  EXPECT_EQ(to_json(b), once);
+  for (std::size_t i = 1; i < a.runs.size(); ++i) EXPECT_FALSE(once["runs"][i].contains("engine"));
+
+  // The console shows the engine's percentiles and the gap under the run.
+  std::ostringstream console;
+  write_console(a, console);
+  EXPECT_EQ(console.str().find("ttft p50"), std::string::npos);  // no p99: not shown
+  EXPECT_NE(console.str().find("itl p50 8.00 / p99 40.00 ms (n=900)"), std::string::npos);
+  EXPECT_NE(console.str().find("client TTFT mean minus the engine's: -0.75 ms"), std::string::npos);
 }
 
 TEST(JsonRoundTrip, ServerTimingsNullOrMissingFieldsReadAsAbsent) {

@@ -348,6 +348,33 @@ TEST_F(MetricsTest, KvUsageGaugeWhileRunning) {
   c.socket().close();
 }
 
+TEST_F(MetricsTest, SimulatedGpuFollowsTheLoadInDcgmNames) {
+  auto cfg = fast();
+  cfg.kv_tokens = 1000;
+  cfg.itl_ms = 2;
+  cfg.max_running = 4;
+  auto port = start(cfg);
+  Client idle(port);
+  auto before = idle.get("/gpu/metrics");
+  ASSERT_EQ(before.status, 200);
+  auto e0 = parse_exposition(before.body);
+  for (const auto& err : e0.errors) ADD_FAILURE() << err;
+  EXPECT_EQ(e0.types["DCGM_FI_DEV_GPU_UTIL"], "gauge");
+  EXPECT_EQ(e0.at("DCGM_FI_DEV_GPU_UTIL", {{"gpu", "0"}, {"modelName", "splleed simulated GPU"}}), 0);
+  const double fb_idle = e0.at("DCGM_FI_DEV_FB_USED");
+
+  Client c(port);
+  c.send(http::verb::post, "/v1/completions", stream_body(std::string(400, 'k'), 500));
+  c.read_chunks(3);  // one of four slots decoding, ~100 of 1000 KV tokens held
+  Client probe(port);
+  auto busy = parse_exposition(probe.get("/gpu/metrics").body);
+  EXPECT_EQ(busy.at("DCGM_FI_DEV_GPU_UTIL"), 25);
+  EXPECT_GT(busy.at("DCGM_FI_DEV_FB_USED"), fb_idle);
+  EXPECT_GT(busy.at("DCGM_FI_DEV_POWER_USAGE"), e0.at("DCGM_FI_DEV_POWER_USAGE"));
+  EXPECT_EQ(busy.at("DCGM_FI_DEV_SM_CLOCK"), 1980);
+  c.socket().close();
+}
+
 // ---- prefix cache ------------------------------------------------------------------------------
 
 TEST_F(MetricsTest, PrefixCacheHitsOnRepeatedPrompts) {
