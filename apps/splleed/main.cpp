@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "compare_command.hpp"
+#include "launch_options.hpp"
 #include "load/trace.hpp"
 #include "report/reporters.hpp"
 #include "session/explore.hpp"
@@ -198,7 +199,8 @@ struct Plan {
 };
 
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
-                bool use_sim, const SimOptions& sim_opts, double duration_s, const Plan& plan) {
+                bool use_sim, const SimOptions& sim_opts, double duration_s, const Plan& plan,
+                std::optional<session::ManagedEngine> managed) {
   if (duration_s > 0) config.load.duration = static_cast<Nanos>(duration_s * 1e9);
   block_handled_signals();
   MonotonicClock clock;
@@ -207,6 +209,8 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
   if (use_sim) options.embedded_sim = sim_opts.to_config();
   options.log = [](const std::string& line) { std::cerr << "splleed: " << line << "\n"; };
   if (plan.observe.enabled) options.observe = plan.observe;
+  options.managed_engine = std::move(managed);
+  options.capture_gpus = plan.observe.gpu;
   session::Session session(std::move(options), clock);
   BenchmarkResult result;
   {
@@ -391,6 +395,8 @@ int main(int argc, char** argv) {
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
+  cli::LaunchCli launch_cli;
+  cli::add_launch_options(*run, launch_cli);
 
   // ---- sim ----
   auto* sim_cmd = app.add_subcommand("sim", "Serve the simulated engine (OpenAI-compatible)");
@@ -470,6 +476,12 @@ int main(int argc, char** argv) {
     std::cerr << "splleed: --duration must be positive (got " << duration_s << ").\n";
     return 2;
   }
+  std::string launch_error;
+  auto managed = cli::make_managed_engine(launch_cli, *run, config, use_sim, json_path, &launch_error);
+  if (!launch_error.empty()) {
+    std::cerr << "splleed: " << launch_error << "\n";
+    return 2;
+  }
   if (use_sim) {
     if (!config.target.base_url.empty()) {
       std::cerr << "splleed: --sim and --base-url exclude each other.\n";
@@ -503,5 +515,6 @@ int main(int argc, char** argv) {
             session::ObserveOptions{!no_scrape, metrics_url,
                                     static_cast<Nanos>(scrape_interval_s * 1e9), !no_gpu,
                                     gpu_metrics_url}};
-  return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan);
+  return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan,
+                     std::move(managed));
 }

@@ -3,7 +3,8 @@
 
 namespace splleed {
 
-// Host, OS, CPU and splleed's own version; target fields are left for the caller.
+// Host, OS, CPU, memory and splleed's own version; target, engine and GPU fields are left for
+// the caller (the session layer reads those).
 Environment capture_host_environment();
 
 // Wall-clock stamp for the run's time zero, paired with the monotonic origin.

@@ -126,11 +126,48 @@ struct RunResult {
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 
+// One GPU of the machine the benchmark ran on.
+struct GpuInfo {
+  std::string name;
+  std::string uuid;                               // NVML only
+  std::optional<std::uint64_t> memory_total_bytes;
+  std::string driver_version;
+};
+
+// What the engine says about itself (its version and info endpoints; docs/engines.md).
+struct EngineIdentity {
+  std::string engine;        // "vllm", "tgi", "sglang", "llama.cpp", "ollama", "sim", ...; "" unknown
+  std::string version;       // as the engine reports it
+  std::string served_model;  // the id /v1/models lists first, else the engine's model path
+  std::optional<std::int64_t> max_model_len;  // longest context one request may use
+  std::string raw_json = "{}";  // JSON object: endpoint path -> body (JSON, or a string)
+};
+
 struct Environment {
   std::string hostname, os, cpu_model, splleed_version, build_commit;
   std::int32_t cpu_cores = 0;
+  std::optional<std::uint64_t> memory_total_bytes;  // MemTotal of /proc/meminfo
   std::string target_url;       // base URL as given (never carries credentials)
   std::string served_model;     // from /v1/models when available
+  EngineIdentity engine;
+  // "nvml", "nvidia-smi", "none" (neither found a GPU) or "not read" (--no-gpu); gpus is empty
+  // unless one of the first two.
+  std::string gpu_source = "not read";
+  std::vector<GpuInfo> gpus;
+  std::string cuda_driver_version;  // e.g. "12.4", when NVML gives it
+};
+
+// The engine splleed started for the benchmark (managed mode, docs/engines.md).
+struct LaunchedEngine {
+  std::string engine;             // "vllm", "tgi", "sglang", "llamacpp", "llamacpp-python", "sim"
+  std::vector<std::string> argv;  // the command line, secrets redacted
+  std::string base_url;
+  std::string log_path;
+  std::string exit_status;        // "exit status 0", "signal 15 (Terminated)", ...
+  std::optional<std::int32_t> exit_code;    // when it exited normally
+  std::optional<std::int32_t> exit_signal;  // when a signal ended it
+  bool killed_after_grace = false;  // did not stop on SIGTERM within the grace period
+  bool exited_during_run = false;   // died before splleed stopped it
 };
 
 struct ClockInfo {
@@ -223,6 +260,7 @@ struct BenchmarkResult {
   std::optional<SweepResult> sweep;
   std::optional<EngineObservation> engine;
   std::optional<SloSearchResult> slo_search;
+  std::optional<LaunchedEngine> launched_engine;  // managed mode only
 };
 
 }  // namespace splleed

@@ -8,6 +8,7 @@ import math
 import re
 import time
 from collections import deque
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -115,11 +116,20 @@ class Benchmark:
     an unbounded queue, so a slow callback never slows the load.
 
     ``output_file`` (``.json`` or ``.csv``) is written when the run ends, interrupted or not.
+
+    Managed mode (``splleed run --launch``): splleed starts the engine, waits until it serves,
+    runs, and stops it. An engine config without ``endpoint`` (``VLLMConfig(model=...)``) launches
+    that engine; ``launch="sim"`` (or any engine name, with a backend without endpoint carrying the
+    model and API) names it explicitly. ``engine_options`` are typed options (``{"max-num-seqs":
+    64}``, as ``--engine-opt``), ``engine_args`` go to the engine verbatim, ``engine_binary``
+    replaces its program, ``engine_port`` fixes its port, ``engine_log_dir`` holds its log
+    (default: the folder of ``output_file``, else the current one), ``engine_timeout_s`` bounds the
+    wait until it serves and ``engine_stop_grace_s`` the wait between SIGTERM and SIGKILL.
     """
 
     def __init__(
         self,
-        backend: Union[OpenAIConfig, SimBackend, str],
+        backend: Union[OpenAIConfig, SimBackend, str, None] = None,
         prompts: Optional[Sequence[str]] = None,
         *,
         dataset: Any = None,
@@ -148,8 +158,45 @@ class Benchmark:
         output_file: Optional[str] = None,
         on_request: Optional[Callable[[Record], Any]] = None,
         on_progress: Optional[Callable[[Progress], Any]] = None,
+        launch: Optional[str] = None,
+        engine_options: Optional[Dict[str, Any]] = None,
+        engine_args: Optional[Sequence[str]] = None,
+        engine_binary: Optional[str] = None,
+        engine_port: Optional[int] = None,
+        engine_log_dir: Optional[str] = None,
+        engine_timeout_s: float = 1200.0,
+        engine_stop_grace_s: float = 15.0,
     ) -> None:
-        # Backend.
+        # Backend (managed mode: the engine to start).
+        if launch is not None:
+            if not isinstance(launch, str) or not launch:
+                raise ConfigError("launch must be an engine name such as 'vllm' or 'sim'.", "launch")
+            if backend is None:
+                backend = OpenAIConfig()
+            if not isinstance(backend, OpenAIConfig) or backend.endpoint is not None:
+                raise ConfigError(
+                    "launch= starts the server, so the backend must have no endpoint (e.g. "
+                    "OpenAIConfig(model=...)).",
+                    "launch",
+                )
+        elif isinstance(backend, OpenAIConfig) and backend.endpoint is None:
+            if not backend.launch:
+                raise ConfigError(
+                    f"{type(backend).__name__}: endpoint is required, e.g. "
+                    f"'http://localhost:8000' (or pass launch= to start a server).",
+                    "backend.endpoint",
+                )
+            launch = backend.launch
+        elif backend is None:
+            raise ConfigError("give a backend (e.g. OpenAIConfig(endpoint=...)) or launch=.",
+                              "backend")
+        managed = launch is not None
+        if not managed:
+            for name, v in (("engine_options", engine_options), ("engine_args", engine_args),
+                            ("engine_binary", engine_binary), ("engine_port", engine_port),
+                            ("engine_log_dir", engine_log_dir)):
+                if v is not None:
+                    raise ConfigError(f"{name} needs a launched engine (launch=...).", name)
         if isinstance(backend, str):
             if backend != "sim":
                 raise ConfigError(
@@ -165,7 +212,8 @@ class Benchmark:
                 "backend",
             )
         self.backend = backend
-        sim = isinstance(backend, SimBackend)
+        # The simulator's defaults apply to the embedded one and to a launched one alike.
+        sim = isinstance(backend, SimBackend) or launch == "sim"
 
         # Workload.
         if prompts is not None and dataset is not None:
@@ -278,11 +326,17 @@ class Benchmark:
         self.on_progress = on_progress
         self.results: Optional[BenchmarkResults] = None  # the latest run's, interrupted or not
 
+        self._launch_json: Optional[str] = None
+        if managed:
+            self._launch_json = self._launch_spec(
+                launch, backend, engine_options, engine_args, engine_binary, engine_port,
+                engine_log_dir, engine_timeout_s, engine_stop_grace_s, output_file)
         if isinstance(backend, OpenAIConfig):
             target = {
-                "base_url": backend.endpoint,
+                # A launched engine's URL is known once it serves; the model is the one it serves.
+                "base_url": backend.endpoint or "",
                 "api": backend.wire_api,
-                "model": backend.model,
+                "model": "" if managed else backend.model,
                 "insecure": backend.insecure,
                 "connect_timeout_ms": backend.connect_timeout_s * 1e3,
                 "read_timeout_ms": backend.read_timeout_s * 1e3,
@@ -336,11 +390,66 @@ class Benchmark:
         # The C++ validate() as a backstop: it names CLI options, so it comes after the checks
         # above, which name this class's fields.
         try:
-            err = _core.check(self._config_json, self._api_key, self._sim_json)
+            err = _core.check(self._config_json, self._api_key, self._sim_json, self._launch_json)
         except _core.ConfigError as e:
             raise ConfigError(str(e)) from None
         if err:
             raise ConfigError(err)
+
+    @staticmethod
+    def _launch_spec(
+        launch: str,
+        backend: OpenAIConfig,
+        options: Optional[Dict[str, Any]],
+        args: Optional[Sequence[str]],
+        binary: Optional[str],
+        port: Optional[int],
+        log_dir: Optional[str],
+        timeout_s: float,
+        stop_grace_s: float,
+        output_file: Optional[str],
+    ) -> str:
+        """The engine to launch as the JSON object _core reads."""
+        if options is not None and not isinstance(options, dict):
+            raise ConfigError("engine_options must be a dict of option -> value.", "engine_options")
+        opts: Dict[str, str] = {}
+        for key, value in (options or {}).items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            opts[str(key)] = str(value)
+        if args is not None and (
+            isinstance(args, str) or not all(isinstance(a, str) for a in args)
+        ):
+            raise ConfigError("engine_args must be a list of strings.", "engine_args")
+        if binary is not None and not isinstance(binary, str):
+            raise ConfigError("engine_binary must be a string.", "engine_binary")
+        if port is not None:
+            check_int("engine_port", port, 1)
+            if port > 65535:
+                raise ConfigError(f"engine_port must be at most 65535 (got {port}).", "engine_port")
+        check_number("engine_timeout_s", timeout_s, positive=True)
+        check_number("engine_stop_grace_s", stop_grace_s, non_negative=True)
+        if log_dir is None:
+            log_dir = str(Path(output_file).parent) if output_file is not None else "."
+        if binary is None and launch == "sim":
+            # The simulator is the CLI installed with this package (`splleed sim`).
+            from ._cli import find_cli
+
+            try:
+                binary = find_cli()
+            except (FileNotFoundError, OSError):
+                binary = None
+        return json.dumps({
+            "engine": launch,
+            "model": backend.model,
+            "binary": binary or "",
+            "options": opts,
+            "args": list(args or []),
+            "port": port or 0,
+            "log_dir": str(log_dir),
+            "timeout_s": float(timeout_s),
+            "stop_grace_s": float(stop_grace_s),
+        })
 
     # ---- introspection ----
 
@@ -404,7 +513,7 @@ class Benchmark:
 
     def _start(self) -> Tuple["_core.Run", "_Dispatcher"]:
         try:
-            handle = _core.Run(self._config_json, self._api_key, self._sim_json)
+            handle = _core.Run(self._config_json, self._api_key, self._sim_json, self._launch_json)
         except _core.ConfigError as e:
             raise ConfigError(str(e)) from None
         state = _Dispatcher(self, handle)

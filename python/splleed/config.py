@@ -190,6 +190,10 @@ _APIS = {
 class OpenAIConfig:
     """Any OpenAI-compatible server, reached at ``endpoint`` (connect mode).
 
+    Without ``endpoint`` the server is started for the run (managed mode): an engine config
+    (``VLLMConfig``, ``TGIConfig``, ``SGLangConfig``, ``LlamaCppConfig``) launches that engine with
+    ``model`` as the model to load; a plain ``OpenAIConfig`` needs ``Benchmark(launch=...)``.
+
     ``api`` is ``"completions"`` (``/v1/completions``) or ``"chat"`` (``/v1/chat/completions``);
     both are streamed. ``model=""`` takes the first model the server lists. ``api_key=None`` reads
     ``$SPLLEED_API_KEY``; the key is sent as a Bearer token and never written to results.
@@ -204,20 +208,13 @@ class OpenAIConfig:
     read_timeout_s: float = 120.0
 
     engine: ClassVar[str] = "OpenAI-compatible server"
-    managed: ClassVar[bool] = False  # whether this engine has a managed mode (start the server)
+    # The engine splleed starts when endpoint is None (managed mode); "" for none.
+    launch: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        name = type(self).__name__
-        if self.endpoint is None:
-            if self.managed:
-                raise NotImplementedError(
-                    f"{name} without endpoint= is managed mode (splleed starting and stopping a "
-                    f"{self.engine} itself), which is not implemented yet; start the server and "
-                    f"pass endpoint='http://host:port'."
-                )
-            raise ConfigError(f"{name}: endpoint is required, e.g. 'http://localhost:8000'.",
-                              "backend.endpoint")
-        if not isinstance(self.endpoint, str) or "://" not in self.endpoint:
+        if self.endpoint is not None and (
+            not isinstance(self.endpoint, str) or "://" not in self.endpoint
+        ):
             raise ConfigError(
                 f"backend.endpoint must be a URL such as 'http://localhost:8000' "
                 f"(got {self.endpoint!r}).",
@@ -246,7 +243,7 @@ class VLLMConfig(OpenAIConfig):
     """A vLLM server's OpenAI-compatible API (``vllm serve``)."""
 
     engine: ClassVar[str] = "vLLM server"
-    managed: ClassVar[bool] = True
+    launch: ClassVar[str] = "vllm"
 
 
 @dataclass(frozen=True)
@@ -254,7 +251,7 @@ class TGIConfig(OpenAIConfig):
     """Hugging Face Text Generation Inference through its OpenAI-compatible API."""
 
     engine: ClassVar[str] = "TGI server"
-    managed: ClassVar[bool] = True
+    launch: ClassVar[str] = "tgi"
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,7 @@ class SGLangConfig(OpenAIConfig):
     """An SGLang server's OpenAI-compatible API."""
 
     engine: ClassVar[str] = "SGLang server"
-    managed: ClassVar[bool] = True
+    launch: ClassVar[str] = "sglang"
 
 
 @dataclass(frozen=True)
@@ -270,7 +267,7 @@ class LlamaCppConfig(OpenAIConfig):
     """A llama.cpp ``llama-server``'s OpenAI-compatible API."""
 
     engine: ClassVar[str] = "llama.cpp server"
-    managed: ClassVar[bool] = True
+    launch: ClassVar[str] = "llamacpp"
 
 
 @dataclass(frozen=True)

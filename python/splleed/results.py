@@ -322,7 +322,11 @@ class BenchmarkResults:
         d = self._dict
         self.schema_version: int = d["schema_version"]
         self.config: Dict[str, Any] = d["config"]
+        # Host, splleed, the engine (name, version, served model, context limit, raw info
+        # bodies) and the GPUs ([] when there are none).
         self.environment: Dict[str, Any] = d["environment"]
+        # The engine splleed started (managed mode): argv, log_path, exit_status, ...; else None.
+        self.launched_engine: Optional[Dict[str, Any]] = d.get("launched_engine")
         self.clock: Dict[str, Any] = d["clock"]
         self.interrupted: bool = d["interrupted"]
         self.stop_reason: str = d["stop_reason"]

@@ -31,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "launch/launch_spec.hpp"
 #include "metrics/request_metrics.hpp"
 #include "report/reporters.hpp"
 #include "session/session.hpp"
@@ -106,6 +107,48 @@ sim::SimConfig sim_from_json_text(const std::string& text) {
   return c;
 }
 
+// The engine to launch (managed mode) as a JSON object: engine, model, binary, options (key ->
+// text, as `--engine-opt key=value`), args, port, log_dir, timeout_s, stop_grace_s.
+session::ManagedEngine launch_from_json_text(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    throw ConfigError("the engine to launch is not a JSON object.");
+  session::ManagedEngine m;
+  try {
+    const std::string name = j.value("engine", std::string());
+    const auto engine = launch::parse_engine(name);
+    if (!engine)
+      throw ConfigError("unknown engine to launch '" + name + "'; choose one of: " +
+                        std::string(launch::engine_names()) + ".");
+    m.spec.engine = *engine;
+    m.spec.model = j.value("model", std::string());
+    if (m.spec.model.empty() && *engine == launch::Engine::sim) m.spec.model = "splleed-sim";
+    if (m.spec.model.empty())
+      throw ConfigError("launching " + name + " needs a model (the backend's model=).");
+    m.spec.binary = j.value("binary", std::string());
+    m.spec.port = j.value("port", std::uint16_t{0});
+    m.spec.extra_args = j.value("args", std::vector<std::string>{});
+    if (j.contains("options")) {
+      for (const auto& [key, value] : j.at("options").items())
+        launch::set_option(m.spec, key, value.get<std::string>());
+    }
+    const std::string log_dir = j.value("log_dir", std::string());
+    if (!log_dir.empty()) m.log_dir = log_dir;
+    const double timeout_s = j.value("timeout_s", 1200.0);
+    const double grace_s = j.value("stop_grace_s", 15.0);
+    if (!(timeout_s > 0)) throw ConfigError("engine_timeout_s must be positive.");
+    if (!(grace_s >= 0)) throw ConfigError("engine_stop_grace_s must not be negative.");
+    m.health_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
+    m.stop_grace = std::chrono::milliseconds(static_cast<std::int64_t>(grace_s * 1000));
+  } catch (const launch::LaunchError& e) {
+    throw ConfigError(e.what());
+  } catch (const json::exception& e) {
+    throw ConfigError(std::string("the engine to launch has a field of the wrong type: ") +
+                      e.what());
+  }
+  return m;
+}
+
 nb::object nullable_ms(const std::optional<double>& ns) {
   if (!ns) return nb::none();
   return nb::float_(*ns / 1e6);
@@ -179,8 +222,9 @@ class Result {
 class Run {
  public:
   Run(const std::string& config_json, const std::string& api_key,
-      const std::optional<std::string>& sim_json)
-      : session_(make_options(config_json, api_key, sim_json), clock_) {}
+      const std::optional<std::string>& sim_json,
+      const std::optional<std::string>& launch_json = std::nullopt)
+      : session_(make_options(config_json, api_key, sim_json, launch_json), clock_) {}
 
   ~Run() {
     if (thread_.joinable()) {
@@ -264,10 +308,12 @@ class Run {
   using Event = std::variant<RequestRecord, std::string>;
 
   session::SessionOptions make_options(const std::string& config_json, const std::string& api_key,
-                                       const std::optional<std::string>& sim_json) {
+                                       const std::optional<std::string>& sim_json,
+                                       const std::optional<std::string>& launch_json) {
     session::SessionOptions o;
     o.config = config_from_json_text(config_json, api_key);
     if (sim_json) o.embedded_sim = sim_from_json_text(*sim_json);
+    if (launch_json) o.managed_engine = launch_from_json_text(*launch_json);
     o.log = [this](const std::string& line) { push(line); };
     o.on_record = [this](const RequestRecord& r) { push(r); };
     return o;
@@ -321,8 +367,16 @@ class Run {
 
 // validate() and the simulator's checks, without starting anything. Empty when usable.
 std::string check(const std::string& config_json, const std::string& api_key,
-                  const std::optional<std::string>& sim_json) {
+                  const std::optional<std::string>& sim_json,
+                  const std::optional<std::string>& launch_json) {
   RunConfig config = config_from_json_text(config_json, api_key);
+  if (launch_json) {
+    const session::ManagedEngine m = launch_from_json_text(*launch_json);
+    // The session points the run at the engine once it serves.
+    config.target.base_url = "http://127.0.0.1:1";
+    if (config.prompts.empty() && m.spec.engine == launch::Engine::sim)
+      config.prompts = session::default_sim_prompts();
+  }
   if (sim_json) {
     sim::SimConfig sc = sim_from_json_text(*sim_json);
     if (auto err = sim::validate(sc); !err.empty()) return err;
@@ -344,6 +398,7 @@ NB_MODULE(_core, m) {
   nb::exception<session::SessionError>(m, "SessionError", PyExc_RuntimeError);
 
   m.def("check", &check, "config_json"_a, "api_key"_a, "sim_json"_a.none(),
+        "launch_json"_a.none() = nb::none(),
         "validate() of the configuration (and of the simulator's): '' when usable, otherwise one "
         "sentence naming the offending option.");
   m.def("default_sim_prompts", &session::default_sim_prompts,
@@ -373,8 +428,9 @@ NB_MODULE(_core, m) {
            "Per-request metrics in ms, as [run][request] dicts.");
 
   nb::class_<Run>(m, "Run")
-      .def(nb::init<const std::string&, const std::string&, const std::optional<std::string>&>(),
-           "config_json"_a, "api_key"_a, "sim_json"_a.none())
+      .def(nb::init<const std::string&, const std::string&, const std::optional<std::string>&,
+                    const std::optional<std::string>&>(),
+           "config_json"_a, "api_key"_a, "sim_json"_a.none(), "launch_json"_a.none() = nb::none())
       .def("start", &Run::start, "Starts the benchmark on a C++ thread.")
       .def("wait", &Run::wait, "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
            "Waits (without the GIL) for an event or the end; True when there is something.")

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,6 +31,18 @@ std::string cpu_model() {
   }
   return "unknown";
 }
+
+// MemTotal of /proc/meminfo ("MemTotal:       65843012 kB"); empty where it cannot be read.
+std::optional<std::uint64_t> memory_total_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  std::uint64_t value = 0;
+  while (in >> key >> value) {
+    std::getline(in, unit);
+    if (key == "MemTotal:") return value * 1024;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 Environment capture_host_environment() {
@@ -39,6 +53,7 @@ Environment capture_host_environment() {
   if (uname(&u) == 0) env.os = std::string(u.sysname) + " " + u.release + " " + u.machine;
   env.cpu_model = cpu_model();
   env.cpu_cores = static_cast<std::int32_t>(std::thread::hardware_concurrency());
+  env.memory_total_bytes = memory_total_bytes();
   env.splleed_version = kVersion;
   env.build_commit = kBuildCommit;
   return env;

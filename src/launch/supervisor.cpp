@@ -380,6 +380,10 @@ void EngineProcess::wait_healthy() {
       if (mentions_address_in_use(tail)) throw PortRaceError(msg);
       throw LaunchError(msg);
     }
+    if (options_.cancelled && options_.cancelled()) {
+      fail_after_spawn(fmt::format("the launch of the {} engine was cancelled, so it was stopped",
+                                   label));
+    }
     if (health_ok(base_url_, command_.health_path)) return;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {

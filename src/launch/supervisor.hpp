@@ -42,6 +42,9 @@ struct SupervisorOptions {
   // pick_free_port); not used when the spec fixes the port.
   int port_retries = 3;
   std::size_t log_tail_lines = 20;  // lines of the log quoted in error messages
+  // Polled between health checks; when it returns true the engine is stopped and the launch
+  // throws LaunchError (e.g. Ctrl-C while a large model loads). Empty: never cancelled.
+  std::function<bool()> cancelled;
 };
 
 struct ExitStatus {

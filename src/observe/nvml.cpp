@@ -42,6 +42,9 @@ using GetUintFn = Return (*)(Device, unsigned int*);
 using GetClockInfoFn = Return (*)(Device, int, unsigned int*);
 using GetTemperatureFn = Return (*)(Device, int, unsigned int*);
 using GetReasonsFn = Return (*)(Device, unsigned long long*);
+using SystemStringFn = Return (*)(char*, unsigned int);
+using SystemIntFn = Return (*)(int*);
+constexpr unsigned kDriverVersionBuffer = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 }  // namespace nvml
 
 struct Nvml::Api {
@@ -60,6 +63,8 @@ struct Nvml::Api {
   nvml::GetClockInfoFn get_clock = nullptr;
   nvml::GetTemperatureFn get_temperature = nullptr;
   nvml::GetReasonsFn get_reasons = nullptr;
+  nvml::SystemStringFn get_driver_version = nullptr;
+  nvml::SystemIntFn get_cuda_version = nullptr;
 
   std::string error(nvml::Return r) const {
     const char* s = error_string != nullptr ? error_string(r) : nullptr;
@@ -124,6 +129,11 @@ Nvml::Nvml(const char* library) : api_(std::make_unique<Api>()) {
   if (api_->get_reasons == nullptr) {  // drivers before the rename
     api_->get_reasons = symbol<nvml::GetReasonsFn>(h, "nvmlDeviceGetCurrentClocksThrottleReasons");
   }
+  api_->get_driver_version = symbol<nvml::SystemStringFn>(h, "nvmlSystemGetDriverVersion");
+  api_->get_cuda_version = symbol<nvml::SystemIntFn>(h, "nvmlSystemGetCudaDriverVersion_v2");
+  if (api_->get_cuda_version == nullptr) {
+    api_->get_cuda_version = symbol<nvml::SystemIntFn>(h, "nvmlSystemGetCudaDriverVersion");
+  }
   if (api_->init == nullptr || api_->shutdown == nullptr || api_->get_count == nullptr ||
       api_->get_handle == nullptr) {
     absent_reason_ = fmt::format("NVML library {} lacks nvmlInit_v2 / nvmlDeviceGetCount_v2 (driver too old?)", library);
@@ -152,6 +162,20 @@ Nvml::~Nvml() {
 bool Nvml::available() const noexcept { return absent_reason_.empty(); }
 
 const std::string& Nvml::absent_reason() const noexcept { return absent_reason_; }
+
+std::string Nvml::driver_version() const {
+  if (!api_->initialised || api_->get_driver_version == nullptr) return "";
+  std::array<char, nvml::kDriverVersionBuffer> buf{};
+  if (api_->get_driver_version(buf.data(), nvml::kDriverVersionBuffer) != nvml::kSuccess) return "";
+  return buf.data();
+}
+
+std::string Nvml::cuda_driver_version() const {
+  if (!api_->initialised || api_->get_cuda_version == nullptr) return "";
+  int v = 0;
+  if (api_->get_cuda_version(&v) != nvml::kSuccess || v <= 0) return "";
+  return fmt::format("{}.{}", v / 1000, (v % 1000) / 10);  // 12040 -> "12.4"
+}
 
 GpuTelemetry Nvml::read(const Clock& clock) const {
   GpuTelemetry out;

@@ -60,6 +60,10 @@ class Nvml {
   const std::string& absent_reason() const noexcept;
   // Reads every GPU. Not thread-safe with itself; NVML's own calls are thread-safe.
   GpuTelemetry read(const Clock& clock) const;
+  // The driver's version (e.g. "550.54.15"); "" when NVML is absent or does not say.
+  std::string driver_version() const;
+  // The CUDA version the driver supports (e.g. "12.4"); "" when NVML is absent or does not say.
+  std::string cuda_driver_version() const;
 
   struct Api;
 

@@ -237,6 +237,55 @@ void write_plans(const BenchmarkResult& result, std::ostream& out) {
   }
 }
 
+namespace {
+
+// Where the run ran: the engine, the GPUs ("none" when there are none), the host, and the command
+// line of an engine splleed started.
+void write_environment(const BenchmarkResult& result, std::ostream& out) {
+  const Environment& e = result.environment;
+  out << "\nEnvironment\n";
+  const EngineIdentity& id = e.engine;
+  std::string engine = id.engine.empty() ? std::string("unknown engine") : id.engine;
+  if (!id.version.empty()) engine += " " + id.version;
+  const std::string& model = id.served_model.empty() ? e.served_model : id.served_model;
+  if (!model.empty()) engine += ", model " + model;
+  if (id.max_model_len) engine += fmt::format(" (context {} tokens)", *id.max_model_len);
+  out << "  engine:  " << engine << '\n';
+  std::string gpus;
+  if (e.gpu_source == "not read") {
+    gpus = "not read";
+  } else if (e.gpus.empty()) {
+    gpus = "none";
+  } else {
+    for (std::size_t i = 0; i < e.gpus.size(); ++i) {
+      const GpuInfo& g = e.gpus[i];
+      gpus += fmt::format("{}{}", i ? ", " : "", g.name.empty() ? "GPU" : g.name);
+      if (g.memory_total_bytes)
+        gpus += fmt::format(" ({:.0f} GiB)", static_cast<double>(*g.memory_total_bytes) / (1ULL << 30));
+    }
+    if (!e.gpus.front().driver_version.empty()) gpus += "; driver " + e.gpus.front().driver_version;
+    if (!e.cuda_driver_version.empty()) gpus += ", CUDA " + e.cuda_driver_version;
+  }
+  out << "  GPUs:    " << gpus << '\n';
+  std::string host = e.cpu_model.empty() ? std::string("unknown CPU") : e.cpu_model;
+  host += fmt::format(" ({} cores)", e.cpu_cores);
+  if (e.memory_total_bytes)
+    host += fmt::format(", {:.1f} GiB memory", static_cast<double>(*e.memory_total_bytes) / (1ULL << 30));
+  if (!e.os.empty()) host += ", " + e.os;
+  out << "  host:    " << host << '\n';
+  out << fmt::format("  splleed: {} ({})\n", e.splleed_version, e.build_commit);
+  if (result.launched_engine) {
+    const LaunchedEngine& l = *result.launched_engine;
+    std::string argv;
+    for (const std::string& a : l.argv) argv += (argv.empty() ? "" : " ") + a;
+    out << fmt::format("  launched: {}\n            log {}; {}{}\n", argv, l.log_path,
+                       l.exited_during_run ? "exited during the run, " : "stopped, ",
+                       l.exit_status);
+  }
+}
+
+}  // namespace
+
 void write_console(const BenchmarkResult& result, std::ostream& out) {
   if (result.interrupted) {
     out << fmt::format("Run interrupted{}: figures cover the requests recorded before the stop.\n",
@@ -251,6 +300,7 @@ void write_console(const BenchmarkResult& result, std::ostream& out) {
   }
   if (result.engine) write_engine(*result.engine, out);
   write_plans(result, out);
+  write_environment(result, out);
   // Cross-trial figures only mean something with repeated trials.
   const bool repeated = std::any_of(result.aggregates.begin(), result.aggregates.end(),
                                     [](const TrialAggregate& a) { return a.trials > 1; });

@@ -117,8 +117,41 @@ ordered_json environment_json(const Environment& e) {
   out["cpu_cores"] = e.cpu_cores;
   out["splleed_version"] = e.splleed_version;
   out["build_commit"] = e.build_commit;
+  out["memory_total_bytes"] = nullable(e.memory_total_bytes);
   out["target_url"] = e.target_url;
   out["served_model"] = e.served_model;
+  ordered_json engine;
+  engine["engine"] = e.engine.engine;
+  engine["version"] = e.engine.version;
+  engine["served_model"] = e.engine.served_model;
+  engine["max_model_len"] = nullable(e.engine.max_model_len);
+  auto raw = ordered_json::parse(e.engine.raw_json, nullptr, /*allow_exceptions=*/false);
+  engine["raw"] = raw.is_object() ? std::move(raw) : ordered_json::object();
+  out["engine"] = std::move(engine);
+  out["gpu_source"] = e.gpu_source;
+  ordered_json gpus = ordered_json::array();
+  for (const GpuInfo& g : e.gpus) {
+    gpus.push_back({{"name", g.name},
+                    {"uuid", g.uuid},
+                    {"memory_total_bytes", nullable(g.memory_total_bytes)},
+                    {"driver_version", g.driver_version}});
+  }
+  out["gpus"] = std::move(gpus);
+  out["cuda_driver_version"] = e.cuda_driver_version;
+  return out;
+}
+
+ordered_json launched_engine_json(const LaunchedEngine& l) {
+  ordered_json out;
+  out["engine"] = l.engine;
+  out["argv"] = l.argv;
+  out["base_url"] = l.base_url;
+  out["log_path"] = l.log_path;
+  out["exit_status"] = l.exit_status;
+  out["exit_code"] = nullable(l.exit_code);
+  out["exit_signal"] = nullable(l.exit_signal);
+  out["killed_after_grace"] = l.killed_after_grace;
+  out["exited_during_run"] = l.exited_during_run;
   return out;
 }
 
@@ -410,6 +443,7 @@ ordered_json build(const BenchmarkResult& result) {
   if (result.sweep) out["sweep"] = sweep_json(*result.sweep);
   if (result.engine) out["engine"] = engine_json(*result.engine, origin);
   if (result.slo_search) out["slo_search"] = search_json(*result.slo_search);
+  if (result.launched_engine) out["launched_engine"] = launched_engine_json(*result.launched_engine);
   return out;
 }
 
@@ -655,6 +689,28 @@ Environment environment_from(const Node& n) {
   e.build_commit = n.string("build_commit");
   e.target_url = n.string("target_url");
   e.served_model = n.string("served_model");
+  // Absent in files written before engine and GPU capture: the defaults apply.
+  if (n.has("memory_total_bytes")) e.memory_total_bytes = n.optional_integer<std::uint64_t>("memory_total_bytes");
+  if (n.has("engine")) {
+    const Node engine = n.object("engine");
+    e.engine.engine = engine.string("engine");
+    e.engine.version = engine.string("version");
+    e.engine.served_model = engine.string("served_model");
+    e.engine.max_model_len = engine.optional_integer<std::int64_t>("max_model_len");
+    (void)engine.object("raw");  // checks that it is an object
+    e.engine.raw_json = engine.field("raw").dump();
+  }
+  if (n.has("gpu_source")) e.gpu_source = n.string("gpu_source");
+  if (n.has("gpus")) {
+    const json& gpus = n.array("gpus");
+    for (std::size_t i = 0; i < gpus.size(); ++i) {
+      const Node g(gpus[i], index_path(join(n.path(), "gpus"), i));
+      e.gpus.push_back({g.string("name"), g.string("uuid"),
+                        g.optional_integer<std::uint64_t>("memory_total_bytes"),
+                        g.string("driver_version")});
+    }
+  }
+  if (n.has("cuda_driver_version")) e.cuda_driver_version = n.string("cuda_driver_version");
   return e;
 }
 
@@ -1020,6 +1076,20 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     search.answer = s.optional_number("answer");
     search.verdict = s.string("verdict");
     r.slo_search = std::move(search);
+  }
+  if (root.has("launched_engine")) {
+    const Node l = root.object("launched_engine");
+    LaunchedEngine launched;
+    launched.engine = l.string("engine");
+    launched.argv = strings_from(l, "argv");
+    launched.base_url = l.string("base_url");
+    launched.log_path = l.string("log_path");
+    launched.exit_status = l.string("exit_status");
+    launched.exit_code = l.optional_integer<std::int32_t>("exit_code");
+    launched.exit_signal = l.optional_integer<std::int32_t>("exit_signal");
+    launched.killed_after_grace = l.boolean("killed_after_grace");
+    launched.exited_during_run = l.boolean("exited_during_run");
+    r.launched_engine = std::move(launched);
   }
   return r;
 }

@@ -2,6 +2,8 @@
 // One benchmark from configuration to result, as the CLI and the Python API both run it: start the
 // embedded simulator when asked, validate, check the target, run every level, capture the
 // environment and aggregate trials. Reporting stays with the caller.
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -9,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "launch/launch_spec.hpp"
+#include "launch/supervisor.hpp"
 #include "load/runner.hpp"
 #include "session/engine_metrics.hpp"
 #include "sim/sim_server.hpp"
@@ -27,6 +31,17 @@ struct SessionError : std::runtime_error {
 // Prompts used against the embedded simulator when none are given.
 const std::vector<std::string>& default_sim_prompts();
 
+// An engine the session starts before the run and stops after it (managed mode,
+// docs/engines.md). The run's target is the engine's URL; the model defaults to the one it serves.
+struct ManagedEngine {
+  launch::LaunchSpec spec;
+  std::filesystem::path log_dir = ".";  // the engine's output goes to <log_dir>/<engine>-<port>.log
+  std::chrono::milliseconds health_timeout{std::chrono::minutes(20)};
+  std::chrono::milliseconds stop_grace{15'000};  // SIGTERM, then SIGKILL after this
+  // Called once the engine serves, before anything is sent (e.g. to print where it runs).
+  std::function<void(const launch::EngineProcess&)> on_ready;
+};
+
 struct SessionOptions {
   RunConfig config;
   // Benchmark an in-process simulator with this configuration (its host and port are chosen here)
@@ -38,6 +53,10 @@ struct SessionOptions {
   load::RecordSink on_record;
   // Scrape the engine's metrics (and GPUs) while measuring; empty: do not.
   std::optional<ObserveOptions> observe;
+  // Start this engine for the run (excludes embedded_sim and config.target.base_url).
+  std::optional<ManagedEngine> managed_engine;
+  // Record the machine's GPUs (NVML, else nvidia-smi) in the environment.
+  bool capture_gpus = true;
 };
 
 // Plans a sequence of runs (sweeps, searches): given the runs so far, fills `next` (a copy of the
@@ -50,7 +69,9 @@ class Session {
   Session(SessionOptions options, const Clock& clock);
 
   // Runs the benchmark. Throws SessionError before anything is sent when the configuration or the
-  // target is unusable. When stopped, returns what finished with result.interrupted set.
+  // target is unusable, or when the managed engine cannot be started (nothing is then left
+  // running). When stopped, or when the managed engine dies mid-run, returns what finished with
+  // result.interrupted set.
   BenchmarkResult run();
 
   // Runs the configurations `next` plans, one after another against the same target, and returns

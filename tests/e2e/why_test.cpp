@@ -9,6 +9,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "metrics/request_metrics.hpp"
 #include "report/reporters.hpp"
 #include "session/session.hpp"
 
@@ -28,15 +29,19 @@ TEST(Why, AnOverloadedEngineShowsItsQueueAndKvPressure) {
   sim.max_running = 4;
   sim.kv_tokens = 400;  // four requests of ~100 prompt + 20 output tokens do not fit: preemptions
   o.embedded_sim = sim;
-  o.config.prompts = {std::string(400, 'x')};  // ~100 tokens at the simulator's 4 bytes a token
+  // ~100 tokens at the simulator's 4 bytes a token
+  o.config.prompts.assign(120, std::string(400, 'x'));
   o.config.sampling.max_tokens = 20;
   o.config.sampling.ignore_eos = true;
-  // Arrivals at about twice what 4 slots serve: the queue grows through the run, so the last
-  // requests wait longest and arrive to the longest queue.
+  // A replayed trace: 60 arrivals below what 4 slots serve (about 38/s), then a burst of 60 at
+  // 200/s. The burst's last requests arrive to by far the longest queue and wait longest.
+  TraceReplay trace;
+  trace.source = "test";
+  for (int i = 0; i < 120; ++i)
+    trace.times.push_back(i < 60 ? i * 40 * kNanosPerMilli
+                                 : 2400 * kNanosPerMilli + (i - 60) * 5 * kNanosPerMilli);
   o.config.load.mode = LoadMode::rate;
-  o.config.load.request_rates = {80};
-  o.config.load.arrival = Arrival::constant;
-  o.config.load.num_requests = 120;
+  o.config.load.trace = trace;
   o.config.load.workers = 1;
   o.observe = ObserveOptions{true, "", 100 * kNanosPerMilli, false};
   Session s(std::move(o), clock);
@@ -73,7 +78,17 @@ TEST(Why, AnOverloadedEngineShowsItsQueueAndKvPressure) {
   const WhyFinding& ttft = run.why.front();
   EXPECT_EQ(ttft.group, "p99-TTFT requests");
   ASSERT_FALSE(ttft.sentences.empty());
-  EXPECT_THAT(ttft.sentences.front(), HasSubstr("waiting"));
+  EXPECT_THAT(ttft.sentences.front(), HasSubstr("waiting")) << [&] {
+    std::ostringstream d;
+    for (const auto& r : run.requests) {
+      const auto m = metrics::compute(r);
+      d << r.index << (r.warmup ? "w" : "") << " ttft=" << (m.ttft ? *m.ttft / 1e6 : -1) << " start="
+        << (r.dispatched ? (*r.dispatched - result.clock.monotonic_origin_ns) / 1000000 : -1)
+        << " wait0=" << (r.engine && r.engine->waiting_at_start ? *r.engine->waiting_at_start : -1)
+        << "\n";
+    }
+    return d.str();
+  }();
 
   // The engine's own view of the run: its latency histograms over the run's window, and the
   // client TTFT beside the engine's.

@@ -123,6 +123,19 @@ TEST_F(Supervisor, EarlyExitNamesStatusAndLogLines) {
   }
 }
 
+TEST_F(Supervisor, CancelledLaunchStopsTheEngine) {
+  LaunchSpec s = sim_spec();
+  s.binary = script("silent.sh", "exec sleep 60");
+  options_.health_timeout = 60s;  // the cancellation, not the timeout, ends the wait
+  options_.cancelled = [] { return true; };
+  try {
+    EngineProcess::launch(s, options_);
+    FAIL() << "no throw";
+  } catch (const LaunchError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("the launch of the sim engine was cancelled"));
+  }
+}
+
 TEST_F(Supervisor, NeverHealthyTimesOutNamesTheLogAndStops) {
   LaunchSpec s = sim_spec();
   s.binary = script("silent.sh", "echo loading weights; exec sleep 60");

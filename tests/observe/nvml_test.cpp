@@ -21,6 +21,12 @@ TEST(Nvml, MissingLibraryIsAbsentWithTheReason) {
   EXPECT_TRUE(to_prometheus_text(t).empty());
 }
 
+TEST(Nvml, VersionsAreEmptyWithoutNvml) {
+  const Nvml n("libnvidia-ml-does-not-exist.so.1");
+  EXPECT_EQ(n.driver_version(), "");
+  EXPECT_EQ(n.cuda_driver_version(), "");
+}
+
 TEST(Nvml, ALibraryWithoutNvmlSymbolsIsAbsent) {
   // libc is always loadable and has no NVML entry points.
   const Nvml n("libc.so.6");

@@ -3,6 +3,8 @@ maps onto the results JSON's "config" object."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import splleed
@@ -61,17 +63,49 @@ def test_slo_config_needs_positive_objectives():
     ]
 
 
-@pytest.mark.parametrize("cls", [VLLMConfig, TGIConfig, SGLangConfig, LlamaCppConfig])
-def test_engine_configs_without_endpoint_name_managed_mode(cls):
-    with pytest.raises(NotImplementedError, match="managed mode"):
-        cls(model="m")
+@pytest.mark.parametrize(
+    "cls,engine",
+    [(VLLMConfig, "vllm"), (TGIConfig, "tgi"), (SGLangConfig, "sglang"),
+     (LlamaCppConfig, "llamacpp")],
+)
+def test_engine_configs_without_endpoint_are_managed_mode(cls, engine):
+    cfg = cls(model="m")
+    assert cfg.endpoint is None and cfg.launch == engine
+    bench = Benchmark(cfg, prompts=["x"], engine_options={}, engine_args=["--flag"])
+    spec = json.loads(bench._launch_json)
+    assert spec["engine"] == engine and spec["model"] == "m" and spec["args"] == ["--flag"]
+    # The run's model is the one the launched engine serves.
+    assert bench.config["target"]["model"] == "" and bench.config["target"]["base_url"] == ""
     cfg = cls(endpoint=EP, model="m")
     assert cfg.wire_api == "openai-completions"
 
 
+def test_managed_mode_options_are_checked():
+    with pytest.raises(ConfigError, match="unknown engine to launch 'nope'"):
+        Benchmark(launch="nope", prompts=["x"])
+    with pytest.raises(ConfigError, match="bogus"):
+        Benchmark(launch="sim", engine_options={"bogus": 1})
+    with pytest.raises(ConfigError) as e:
+        Benchmark(launch="sim", engine_port=70000)
+    assert field_of(e) == "engine_port"
+    with pytest.raises(ConfigError) as e:
+        Benchmark(launch="sim", engine_timeout_s=0)
+    assert field_of(e) == "engine_timeout_s"
+    with pytest.raises(ConfigError) as e:
+        Benchmark(OpenAIConfig(endpoint=EP), prompts=["x"], launch="sim")
+    assert field_of(e) == "launch"
+    with pytest.raises(ConfigError) as e:
+        Benchmark(OpenAIConfig(endpoint=EP), prompts=["x"], engine_args=["--x"])
+    assert field_of(e) == "engine_args"
+    with pytest.raises(ConfigError, match="needs a model"):
+        Benchmark(launch="vllm", prompts=["x"])
+    spec = json.loads(Benchmark(launch="sim")._launch_json)
+    assert spec["engine"] == "sim" and spec["model"] == ""
+
+
 def test_openai_config_checks_endpoint_and_api():
     with pytest.raises(ConfigError) as e:
-        OpenAIConfig(model="m")
+        Benchmark(OpenAIConfig(model="m"), prompts=["x"])
     assert field_of(e) == "backend.endpoint"
     with pytest.raises(ConfigError) as e:
         OpenAIConfig(endpoint="localhost:8000")

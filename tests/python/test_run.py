@@ -266,3 +266,49 @@ def test_cancelling_the_async_run_stops_it_and_keeps_what_finished(fast_sim, tmp
     assert bench.results.stop_reason == "the benchmark task was cancelled"
     assert 1 <= len(bench.results.requests) < 1_000_000
     assert json.loads(out.read_text())["interrupted"] is True
+
+
+# ---- managed mode: `splleed sim` launched as a separate engine process ----
+
+
+def test_launched_sim_records_engine_and_environment(tmp_path, cli):
+    bench = Benchmark(
+        OpenAIConfig(model="py-launched"),
+        launch="sim",
+        engine_binary=cli,
+        engine_args=["--ttft-ms", "1", "--itl-ms", "0.5"],
+        engine_log_dir=str(tmp_path),
+        concurrency=2,
+        runs=6,
+        warmup=0,
+        sampling=SamplingParams(max_tokens=8, ignore_eos=True),
+    )
+    results = bench.run_sync()
+    assert not results.interrupted, results.stop_reason
+    assert results.runs[0].summary.requests_ok == 6
+    env = results.environment
+    assert env["engine"]["engine"] == "sim"
+    assert env["engine"]["served_model"] == "py-launched"
+    assert "/v1/models" in env["engine"]["raw"]
+    assert isinstance(env["gpus"], list)
+    assert env["memory_total_bytes"] > 0
+    launched = results.launched_engine
+    assert launched is not None
+    assert launched["engine"] == "sim" and launched["exit_status"] == "exit status 0"
+    assert launched["argv"][0] == cli and "--ttft-ms" in launched["argv"]
+    assert launched["log_path"].startswith(str(tmp_path))
+    assert not launched["exited_during_run"]
+
+
+def test_launch_that_cannot_start_is_a_benchmark_error(tmp_path):
+    bench = Benchmark(launch="sim", engine_binary=str(tmp_path / "missing-engine"), runs=1,
+                      engine_log_dir=str(tmp_path))
+    with pytest.raises(BenchmarkError, match="missing-engine"):
+        bench.run_sync()
+    assert list(tmp_path.iterdir()) == []  # nothing was started, so no log either
+
+
+def test_connect_mode_has_no_launched_engine(fast_sim):
+    results = small(fast_sim, concurrency=1, runs=2).run_sync()
+    assert results.launched_engine is None
+    assert results.environment["engine"]["engine"] == "sim"

@@ -231,6 +231,63 @@ void expect_round_trip(const BenchmarkResult& a) {
 
 TEST(JsonRoundTrip, EveryFieldSurvives) { expect_round_trip(rich_result()); }
 
+TEST(JsonRoundTrip, EngineGpusAndLaunchedEngineSurvive) {
+  BenchmarkResult a = rich_result();
+  Environment& e = a.environment;
+  e.memory_total_bytes = 68'719'476'736ULL;
+  e.engine.engine = "vllm";
+  e.engine.version = "0.6.3";
+  e.engine.served_model = "m";
+  e.engine.max_model_len = 8192;
+  e.engine.raw_json = R"({"/version":{"version":"0.6.3"},"/v1/models":"not json"})";
+  e.gpu_source = "nvml";
+  e.gpus = {{"NVIDIA H200", "GPU-1", 150'000'000'000ULL, "550.54.15"}, {"NVIDIA H200", "GPU-2", std::nullopt, ""}};
+  e.cuda_driver_version = "12.4";
+  LaunchedEngine l;
+  l.engine = "vllm";
+  l.argv = {"vllm", "serve", "m", "--api-key", "<redacted>"};
+  l.base_url = "http://127.0.0.1:41234";
+  l.log_path = "logs/vllm-41234.log";
+  l.exit_status = "signal 9 (Killed)";
+  l.exit_signal = 9;
+  l.killed_after_grace = true;
+  l.exited_during_run = true;
+  a.launched_engine = l;
+
+  const auto once = to_json(a);
+  EXPECT_EQ(once["environment"]["engine"]["raw"]["/version"]["version"], "0.6.3");
+  EXPECT_EQ(once["environment"]["engine"]["raw"]["/v1/models"], "not json");
+  EXPECT_EQ(to_json(from_json(once)), once);
+  const BenchmarkResult b = from_json(once);
+  const Environment& f = b.environment;
+  EXPECT_EQ(f.memory_total_bytes, e.memory_total_bytes);
+  EXPECT_EQ(f.engine.engine, "vllm");
+  EXPECT_EQ(f.engine.version, "0.6.3");
+  EXPECT_EQ(f.engine.max_model_len, 8192);
+  EXPECT_EQ(f.gpu_source, "nvml");
+  ASSERT_EQ(f.gpus.size(), 2u);
+  EXPECT_EQ(f.gpus[0].uuid, "GPU-1");
+  EXPECT_EQ(f.gpus[0].memory_total_bytes, 150'000'000'000ULL);
+  EXPECT_FALSE(f.gpus[1].memory_total_bytes.has_value());
+  EXPECT_EQ(f.cuda_driver_version, "12.4");
+  ASSERT_TRUE(b.launched_engine.has_value());
+  EXPECT_EQ(b.launched_engine->argv, l.argv);
+  EXPECT_EQ(b.launched_engine->exit_signal, 9);
+  EXPECT_FALSE(b.launched_engine->exit_code.has_value());
+  EXPECT_TRUE(b.launched_engine->killed_after_grace);
+  EXPECT_TRUE(b.launched_engine->exited_during_run);
+}
+
+TEST(JsonRoundTrip, FilesWithoutEngineAndGpuFieldsStillRead) {
+  auto j = to_json(rich_result());
+  for (const char* key : {"memory_total_bytes", "engine", "gpu_source", "gpus", "cuda_driver_version"})
+    j["environment"].erase(key);
+  const BenchmarkResult b = from_json(j);
+  EXPECT_TRUE(b.environment.gpus.empty());
+  EXPECT_EQ(b.environment.engine.engine, "");
+  EXPECT_FALSE(b.launched_engine.has_value());
+}
+
 TEST(JsonRoundTrip, TrialsIntervalsAndGoodput) {
   const BenchmarkResult a = testing::trials_result();
   ASSERT_EQ(a.aggregates.size(), 1U);
