@@ -24,6 +24,7 @@
 #include "session/explore.hpp"
 #include "session/session.hpp"
 #include "splleed/version.hpp"
+#include "workload_options.hpp"
 
 namespace {
 
@@ -397,6 +398,8 @@ int main(int argc, char** argv) {
   add_sim_model_options(*run, sim_opts, "sim-");
   cli::LaunchCli launch_cli;
   cli::add_launch_options(*run, launch_cli);
+  cli::WorkloadCli workload_cli;
+  cli::add_workload_options(*run, workload_cli);
 
   // ---- sim ----
   auto* sim_cmd = app.add_subcommand("sim", "Serve the simulated engine (OpenAI-compatible)");
@@ -507,6 +510,12 @@ int main(int argc, char** argv) {
   if (!(scrape_interval_s >= 0.1)) {
     std::cerr << "splleed: --scrape-interval must be at least 0.1 s (got " << scrape_interval_s
               << ").\n";
+    return 2;
+  }
+  if (std::string err; !cli::apply_workload_options(
+          workload_cli, config, !trace_path.empty(),
+          [](const std::string& line) { std::cerr << "splleed: " << line << "\n"; }, &err)) {
+    std::cerr << "splleed: " << err << "\n";
     return 2;
   }
   Plan plan{sweep_points, slo_search,

@@ -118,6 +118,23 @@ struct StatsConfig {
   std::vector<SloTarget> slos;   // goodput is computed when not empty
 };
 
+// One chat message (an OpenAI `messages` element) sent on chat APIs.
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant", ...
+  std::string content;
+  bool operator==(const ChatMessage&) const = default;
+};
+
+// A multi-turn conversation: its turns are sent one after another, each once the previous reply
+// has ended plus `RunConfig::think_time`, with the history (earlier user messages and the replies
+// actually received) as chat messages.
+struct ConversationPlan {
+  std::uint64_t id = 0;
+  std::vector<std::uint32_t> turns;  // prompt index of each turn, in order
+  std::string system_prompt;         // sent first when not empty
+  bool operator==(const ConversationPlan&) const = default;
+};
+
 struct RunConfig {
   TargetConfig target;
   SamplingParams sampling;
@@ -125,6 +142,18 @@ struct RunConfig {
   std::vector<std::string> prompts;  // requests cycle through these (seeded order)
   // Per-prompt output length: empty, or one max_tokens per prompt (overrides sampling.max_tokens).
   std::vector<std::int32_t> prompt_max_tokens;
+  // Per-prompt chat messages for chat APIs: empty, or one list per prompt (an empty list sends the
+  // prompt as one user message).
+  std::vector<std::vector<ChatMessage>> prompt_messages;
+  // Per-prompt input token counts known to the client (a tokenizer): empty, or one per prompt
+  // (-1: unknown).
+  std::vector<std::int64_t> prompt_input_tokens;
+  // Multi-turn: when not empty, requests send whole conversations (see ConversationPlan).
+  std::vector<ConversationPlan> conversations;
+  Nanos think_time = 0;
+  // What names the workload (its source, file hash, options, length summaries) as a JSON object
+  // in text; empty when the prompts came from --prompt or a trace without workload options.
+  std::string workload;
   StatsConfig stats;
 };
 

@@ -77,6 +77,12 @@ struct ServerTimings {
 struct RequestRecord {
   std::uint64_t index = 0;        // order of issue within its run (warm-up requests included)
   std::uint32_t prompt_index = 0; // which workload prompt was sent
+  // Tokens of that prompt as the client's tokenizer counts them (beside the server's
+  // usage.prompt_tokens); empty when unknown (no tokenizer, or a turn carrying reply history).
+  std::optional<std::int64_t> client_prompt_tokens;
+  // Multi-turn: the conversation and the 0-based turn this request sent; empty otherwise.
+  std::optional<std::uint64_t> session;
+  std::optional<std::int32_t> turn;
   bool warmup = false;            // warm-up requests are kept in the record but excluded from metrics
   bool ramp_up = false;           // scheduled during the ramp-up: reported apart from steady state
   std::string request_id;         // the X-Request-Id header splleed sent

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
 import time
 from collections import deque
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _core
 from .config import (
@@ -78,6 +79,46 @@ class Progress:
     log: List[str] = field(default_factory=list)
 
 
+def _workload_fields(
+    workload: Optional[Mapping[str, Any]],
+    tokenizer: Optional[str],
+    prompts: List[str],
+    seed: int,
+    max_tokens: int,
+) -> Dict[str, Any]:
+    """The "config" fields of a workload built in C++ from ``splleed run``'s options."""
+    if workload is None:
+        workload = {}
+    if not isinstance(workload, Mapping):
+        raise ConfigError(
+            f"workload must be a dict of options (got {type(workload).__name__}).", "workload"
+        )
+    options: Dict[str, Any] = {}
+    for key, value in workload.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"workload keys must be strings (got {key!r}).", "workload")
+        if not isinstance(value, (str, int, float, bool)):
+            raise ConfigError(
+                f"workload.{key} must be a string, number or bool (got {type(value).__name__}).",
+                f"workload.{key}",
+            )
+        options[key] = value
+    if tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike)):
+        raise ConfigError("tokenizer must be a path.", "tokenizer")
+    try:
+        text = _core.workload_config(
+            json.dumps(options), "" if tokenizer is None else os.fspath(tokenizer), prompts,
+            seed, max_tokens
+        )
+    except _core.ConfigError as e:
+        message = str(e)
+        field_name = message.split(":", 1)[0] if message.startswith(("workload", "tokenizer")) \
+            else "workload"
+        raise ConfigError(message, field_name) from None
+    fields: Dict[str, Any] = json.loads(text)
+    return fields
+
+
 def _listify(name: str, v: Any) -> List[Any]:
     if isinstance(v, (list, tuple)):
         if not v:
@@ -95,7 +136,14 @@ class Benchmark:
 
     Workload: ``prompts`` (a list of strings), or ``dataset`` (a Hugging Face dataset name or
     object) with ``prompt_column``, ``num_samples``, ``dataset_split``, ``dataset_config``.
-    Requests cycle through the prompts in a seeded order.
+    Requests cycle through the prompts in a seeded order. ``workload`` takes the options of
+    ``splleed run`` as a dict with underscores (``dataset``, ``dataset_format``, ``input_len``,
+    ``output_len``, ``num_prompts``, ``shuffle``, ``prefix_groups``, ``prefix_len``,
+    ``prefix_zipf``, ``turns``, ``think_time``, ``prompt_field``, ``output_field``, and every
+    other key of ``--workload KEY=VALUE``), e.g. ``{"input_len": 512, "output_len": 128}``;
+    ``tokenizer`` is a ``tokenizer.json``, ``tokenizer.model`` or a folder holding one (without
+    it, synthetic lengths count words). ``prompts`` then become the workload's inline prompts.
+    The workload's seed is ``seed``; its identity is ``results.workload``.
 
     Load: ``mode`` is ``"latency"`` (one request at a time), ``"throughput"`` (closed loop: each
     level of ``concurrency`` keeps that many requests in flight) or ``"serve"`` (open loop:
@@ -137,6 +185,8 @@ class Benchmark:
         num_samples: Optional[int] = None,
         dataset_split: str = "train",
         dataset_config: Optional[str] = None,
+        workload: Optional[Mapping[str, Any]] = None,
+        tokenizer: Optional[str] = None,
         mode: Optional[str] = None,
         concurrency: Union[int, Sequence[int], None] = None,
         warmup: Optional[int] = None,
@@ -235,10 +285,12 @@ class Benchmark:
                 raise ConfigError("prompts must not be empty.", "prompts")
             if num_samples is not None:
                 prompt_list = prompt_list[: check_int("num_samples", num_samples, 1)]
+        elif workload is not None or tokenizer is not None:
+            prompt_list = []  # the workload brings them
         elif sim:
             prompt_list = list(_core.default_sim_prompts())
         else:
-            raise ConfigError("give prompts=[...] or dataset=... .", "prompts")
+            raise ConfigError("give prompts=[...], dataset=... or workload={...}.", "prompts")
         self.prompts: List[str] = prompt_list
 
         # Load plan.
@@ -386,6 +438,11 @@ class Benchmark:
                 "slos": [] if slo is None else slo.targets(),
             },
         }
+        if workload is not None or tokenizer is not None:
+            self._config.update(
+                _workload_fields(workload, tokenizer, prompt_list, seed, max_tokens)
+            )
+            self.prompts = list(self._config["prompts"])
         self._config_json = json.dumps(self._config)
         # The C++ validate() as a backstop: it names CLI options, so it comes after the checks
         # above, which name this class's fields.

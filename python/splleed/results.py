@@ -214,6 +214,12 @@ class Record:
     http_status = property(lambda self: int(self._d["http_status"]), doc="HTTP status (0: none).")
     error = property(lambda self: str(self._d["error"]), doc="Cause, for any status but ok.")
     finish_reason = property(lambda self: str(self._d["finish_reason"]), doc="As the server said.")
+    client_prompt_tokens = property(
+        lambda self: self._d.get("client_prompt_tokens"),
+        doc="Prompt tokens as the client's tokenizer counted them (None: unknown).",
+    )
+    session = property(lambda self: self._d.get("session"), doc="Multi-turn conversation id.")
+    turn = property(lambda self: self._d.get("turn"), doc="Multi-turn: 0-based turn.")
 
     # Timestamps (ns).
     scheduled_ns = property(lambda self: self._d["scheduled_ns"])
@@ -333,6 +339,9 @@ class BenchmarkResults:
         self.definitions: Dict[str, str] = d["definitions"]
         self.runs: List[RunResult] = [RunResult(r, m) for r, m in zip(d["runs"], metrics)]
         self.aggregates: List[Dict[str, Any]] = d["aggregates"]
+        # What names the workload (source, file SHA-256, options, length summaries), when it
+        # was built from workload options; None for plain prompt lists.
+        self.workload: Optional[Dict[str, Any]] = d["config"].get("workload")
 
     # ---- access ----
 

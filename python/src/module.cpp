@@ -37,6 +37,9 @@
 #include "session/session.hpp"
 #include "sim/sim_server.hpp"
 #include "splleed/version.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "workload/run_config.hpp"
+#include "workload/workload.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -387,6 +390,54 @@ std::string check(const std::string& config_json, const std::string& api_key,
   return validate(config);
 }
 
+// The Python API's workload options (`splleed run`'s names with underscores: dataset,
+// dataset_format, input_len, ...; values as JSON scalars) built into the "config" fields that carry
+// a workload: prompts, prompt_max_tokens, prompt_messages, prompt_input_tokens, conversations,
+// think_time_s and workload (the identity). Errors name the option as workload.<key>.
+std::string workload_config(const std::string& options_json, const std::string& tokenizer_path,
+                            const std::vector<std::string>& prompts, std::uint64_t seed,
+                            std::int32_t max_tokens) {
+  json options = json::parse(options_json, nullptr, /*allow_exceptions=*/false);
+  if (options.is_discarded() || !options.is_object())
+    throw ConfigError("workload must be a dict of options.");
+  workload::WorkloadSpec spec;
+  spec.seed = seed;
+  spec.prompts = prompts;
+  for (const auto& [key, value] : options.items()) {
+    if (key == "seed" || key == "prompt")
+      throw ConfigError("workload." + key + ": give it as the Benchmark's " +
+                        (key == "seed" ? "seed" : "prompts") + " argument.");
+    const std::string text = value.is_string()    ? value.get<std::string>()
+                             : value.is_boolean() ? (value.get<bool>() ? "true" : "false")
+                                                  : value.dump();
+    try {
+      workload::set_option(spec, key, text);
+    } catch (const workload::WorkloadError& e) {
+      std::string message = e.what();
+      const auto colon = message.find(": ");
+      if (message.rfind("--", 0) == 0 && colon != std::string::npos) message.erase(0, colon + 2);
+      throw ConfigError("workload." + key + ": " + message + ".");
+    }
+  }
+  workload::Workload built;
+  try {
+    built = workload::build_for_run(std::move(spec), tokenizer_path);
+  } catch (const tokenizer::TokenizerError& e) {
+    throw ConfigError(std::string("tokenizer: ") + e.what() + ".");
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string("workload: ") + e.what() + ".");
+  }
+  BenchmarkResult r;
+  r.config.sampling.max_tokens = max_tokens;
+  workload::apply_to_run(built, r.config);
+  const json config = report::to_json(r)["config"];
+  json out = json::object();
+  for (const char* key : {"prompts", "prompt_max_tokens", "prompt_messages", "prompt_input_tokens",
+                          "conversations", "think_time_s", "workload"})
+    if (config.contains(key)) out[key] = config[key];
+  return out.dump();
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -401,6 +452,9 @@ NB_MODULE(_core, m) {
         "launch_json"_a.none() = nb::none(),
         "validate() of the configuration (and of the simulator's): '' when usable, otherwise one "
         "sentence naming the offending option.");
+  m.def("workload_config", &workload_config, "options_json"_a, "tokenizer"_a, "prompts"_a,
+        "seed"_a, "max_tokens"_a,
+        "Builds a workload from its options and returns the config fields that carry it (JSON).");
   m.def("default_sim_prompts", &session::default_sim_prompts,
         "Prompts used against the embedded simulator when none are given.");
   m.def(

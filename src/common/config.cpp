@@ -216,6 +216,24 @@ std::string validate(const RunConfig& c) {
       if (n < 1) return "every per-prompt output length must be at least 1 (got " +
                         std::to_string(n) + ").";
   }
+  if (!c.prompt_messages.empty() && c.prompt_messages.size() != c.prompts.size())
+    return "per-prompt chat messages must number one list per prompt.";
+  if (!c.prompt_input_tokens.empty() && c.prompt_input_tokens.size() != c.prompts.size())
+    return "per-prompt input token counts must number one per prompt.";
+  for (const ConversationPlan& conv : c.conversations) {
+    if (conv.turns.empty()) return "every multi-turn conversation needs at least one turn.";
+    for (auto p : conv.turns)
+      if (p >= c.prompts.size())
+        return "conversation " + std::to_string(conv.id) + " names prompt " + std::to_string(p) +
+               ", which does not exist.";
+  }
+  if (!c.conversations.empty()) {
+    if (c.target.api != Api::openai_chat && c.target.api != Api::ollama_chat)
+      return "multi-turn conversations (--turns) send chat history: use --api openai-chat or "
+             "ollama-chat.";
+    if (c.load.trace) return "--trace and multi-turn conversations (--turns) exclude each other.";
+  }
+  if (c.think_time < 0) return "--think-time must not be negative.";
   if (c.load.workers < 0) return "--workers must not be negative.";
   if (c.prompts.empty()) return "no prompts: give --prompt at least once.";
   if (!(c.stats.confidence > 0 && c.stats.confidence < 1))

@@ -79,6 +79,9 @@ class StreamHandler final : public net::ResponseHandler {
   StreamHandler(std::unique_ptr<protocol::StreamParser> parser, protocol::Framing framing)
       : parser_(std::move(parser)), framing_(framing) {}
 
+  // Multi-turn: where the reply's text goes (nullptr: nowhere). See StreamParser::keep_text.
+  void keep_text(std::string* out) { parser_->keep_text(out); }
+
   void begin(RequestRecord& rec) {
     rec_ = &rec;
     parser_->reset();
@@ -206,7 +209,9 @@ struct PhasePlan {
   std::int32_t concurrency = 1;
   std::int64_t limit = std::numeric_limits<std::int64_t>::max();
   std::optional<Nanos> deadline;
-  std::atomic<std::int64_t> next{0};
+  std::atomic<std::int64_t> next{0};  // next request number (multi-turn: of every turn)
+  std::atomic<std::int64_t> next_conversation{0};  // multi-turn: conversations started
+  std::uint64_t session_base = 0;  // multi-turn: first session number (after the warm-up's)
   // Open loop: one request per absolute intended send time, never refused for lack of a slot.
   bool open_loop = false;
   std::vector<Nanos> arrivals;
@@ -302,6 +307,7 @@ struct PhaseContext {
   std::string path;
   std::vector<std::string> bodies;  // one per prompt: bodies depend only on the prompt
   std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> conversation_order;  // multi-turn: seeded order of conversations
   std::string auth;
   const std::atomic<bool>& stop;
   const RecordSink& record_sink;
@@ -346,11 +352,27 @@ class Worker {
     client_.shutdown();
     pacer_timer_.cancel();
     probe_timer_.cancel();
+    for (auto* t : think_timers_) t->cancel();
   }
 
   asio::awaitable<void> closed_loop_slot() {
     auto handler = acquire_handler();
     PhasePlan& plan = ctx_.plan;
+    if (!ctx_.config.conversations.empty()) {
+      // Multi-turn: the slot runs whole conversations, one after another.
+      ThinkTimer think(*this);
+      while (!ctx_.stop.load(std::memory_order_relaxed)) {
+        const auto c = static_cast<std::size_t>(plan.next_conversation.fetch_add(1));
+        const ConversationPlan& conv =
+            ctx_.config.conversations[ctx_.conversation_order[c % ctx_.conversation_order.size()]];
+        if (!co_await run_conversation(conv, plan.session_base + c, std::nullopt, *handler,
+                                       think.timer))
+          break;
+      }
+      release_handler(std::move(handler));
+      end_task();
+      co_return;
+    }
     while (!ctx_.stop.load(std::memory_order_relaxed)) {
       const Nanos now = ctx_.clock.now();
       if (plan.deadline && now >= *plan.deadline) break;
@@ -397,7 +419,7 @@ class Worker {
   // Arrivals still queued in the client when the run stopped: kept, never sent.
   void record_unsent() {
     for (std::size_t i : waiting_) {
-      RequestRecord& rec = new_record(i, ctx_.plan.arrivals[i]);
+      RequestRecord& rec = conversations() ? new_conversation_record(i) : new_record(i, ctx_.plan.arrivals[i]);
       rec.status = RequestStatus::incomplete;
       rec.error = "not sent: the run stopped while it waited for a free slot";
     }
@@ -406,10 +428,17 @@ class Worker {
 
  private:
   RequestRecord& new_record(std::uint64_t i, Nanos scheduled) {
+    const std::uint64_t index = ctx_.plan.index_base + i;
+    return new_record(i, scheduled, ctx_.order[index % ctx_.order.size()]);
+  }
+
+  RequestRecord& new_record(std::uint64_t i, Nanos scheduled, std::uint32_t prompt_index) {
     const PhasePlan& plan = ctx_.plan;
     RequestRecord& rec = records_.emplace_back();
     rec.index = plan.index_base + i;
-    rec.prompt_index = ctx_.order[rec.index % ctx_.order.size()];
+    rec.prompt_index = prompt_index;
+    if (!ctx_.config.prompt_input_tokens.empty() && ctx_.config.prompt_input_tokens[prompt_index] >= 0)
+      rec.client_prompt_tokens = ctx_.config.prompt_input_tokens[prompt_index];
     rec.warmup = plan.warmup;
     rec.ramp_up = plan.ramp_end && scheduled < *plan.ramp_end;
     rec.scheduled = scheduled;
@@ -422,12 +451,15 @@ class Worker {
   }
 
   asio::awaitable<void> execute(RequestRecord& rec, StreamHandler& handler) {
+    co_await execute(rec, handler, ctx_.bodies[rec.prompt_index]);
+  }
+
+  asio::awaitable<void> execute(RequestRecord& rec, StreamHandler& handler, std::string_view body) {
     std::array<net::Header, 2> headers{net::Header{"X-Request-Id", rec.request_id},
                                        net::Header{"Authorization", ctx_.auth}};
     std::span<const net::Header> header_span(headers.data(), ctx_.auth.empty() ? 1 : 2);
     handler.begin(rec);
-    auto tr = co_await client_.post_stream(ctx_.path, header_span,
-                                           ctx_.bodies[rec.prompt_index], handler);
+    auto tr = co_await client_.post_stream(ctx_.path, header_span, body, handler);
     handler.finish(tr, ctx_.stop.load());
     if (ctx_.record_sink) ctx_.record_sink(rec);
   }
@@ -435,7 +467,119 @@ class Worker {
   void start_open(std::size_t i) {
     ++in_flight_;
     begin_task();
-    asio::co_spawn(io_, open_request(i), asio::detached);
+    if (conversations()) {
+      asio::co_spawn(io_, open_conversation(i), asio::detached);
+    } else {
+      asio::co_spawn(io_, open_request(i), asio::detached);
+    }
+  }
+
+  bool conversations() const { return !ctx_.config.conversations.empty(); }
+
+  // A think-time timer that halt() cancels while it lives.
+  struct ThinkTimer {
+    explicit ThinkTimer(Worker& w) : worker(w), timer(w.io_) { worker.think_timers_.push_back(&timer); }
+    ~ThinkTimer() { std::erase(worker.think_timers_, &timer); }
+    ThinkTimer(const ThinkTimer&) = delete;
+    ThinkTimer& operator=(const ThinkTimer&) = delete;
+    Worker& worker;
+    asio::steady_timer timer;
+  };
+
+  // Open loop, multi-turn: arrival i starts a conversation; its later turns follow its replies.
+  asio::awaitable<void> open_conversation(std::size_t i) {
+    auto handler = acquire_handler();
+    {
+      ThinkTimer think(*this);
+      const ConversationPlan& conv = ctx_.config.conversations[ctx_.conversation_order[i % ctx_.conversation_order.size()]];
+      const auto session =
+          ctx_.plan.session_base + static_cast<std::uint64_t>(ctx_.plan.next_conversation.fetch_add(1));
+      (void)co_await run_conversation(conv, session, ctx_.plan.arrivals[i], *handler, think.timer);
+    }
+    release_handler(std::move(handler));
+    --in_flight_;
+    while (!waiting_.empty() && in_flight_ < cap_ && !ctx_.stop.load(std::memory_order_relaxed)) {
+      std::size_t next = waiting_.front();
+      waiting_.pop_front();
+      start_open(next);
+    }
+    end_task();
+  }
+
+  // A record for a conversation that never started (open loop, stopped while it waited).
+  RequestRecord& new_conversation_record(std::size_t arrival) {
+    const ConversationPlan& conv = ctx_.config.conversations[ctx_.conversation_order[arrival % ctx_.conversation_order.size()]];
+    const auto i = static_cast<std::uint64_t>(ctx_.plan.next.fetch_add(1, std::memory_order_relaxed));
+    RequestRecord& rec = new_record(i, ctx_.plan.arrivals[arrival], conv.turns.front());
+    rec.session = ctx_.plan.session_base +
+                  static_cast<std::uint64_t>(ctx_.plan.next_conversation.fetch_add(1));
+    rec.turn = 0;
+    return rec;
+  }
+
+  // Sends one conversation's turns in order: turn k+1 leaves once turn k's reply has ended plus
+  // the think time, with the history (earlier user messages and the replies received) as chat
+  // messages. `session`: its number in the run (a workload conversation sent twice is two
+  // sessions). `first`: turn 0's intended time (open loop); none: now (closed loop). A failed
+  // turn ends the conversation. Returns false when the phase has no more requests to send (its
+  // request limit or deadline was reached, or the run stopped).
+  asio::awaitable<bool> run_conversation(const ConversationPlan& conv, std::uint64_t session,
+                                         std::optional<Nanos> first, StreamHandler& handler,
+                                         asio::steady_timer& think) {
+    PhasePlan& plan = ctx_.plan;
+    const RunConfig& config = ctx_.config;
+    std::vector<std::string> replies;
+    replies.reserve(conv.turns.size());
+    for (std::size_t k = 0; k < conv.turns.size(); ++k) {
+      if (ctx_.stop.load(std::memory_order_relaxed)) co_return false;
+      Nanos scheduled = ctx_.clock.now();
+      if (k == 0 && first) scheduled = *first;
+      if (k > 0 && config.think_time > 0) {
+        scheduled += config.think_time;
+        think.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(scheduled)));
+        (void)co_await think.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ctx_.stop.load(std::memory_order_relaxed)) co_return false;
+      }
+      if (plan.deadline && ctx_.clock.now() >= *plan.deadline) co_return false;
+      const std::int64_t i = plan.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= plan.limit) co_return false;
+      const std::uint32_t prompt = conv.turns[k];
+      RequestRecord& rec = new_record(static_cast<std::uint64_t>(i), scheduled, prompt);
+      rec.session = session;
+      rec.turn = static_cast<std::int32_t>(k);
+      const std::int32_t max_tokens =
+          config.prompt_max_tokens.empty() ? config.sampling.max_tokens : config.prompt_max_tokens[prompt];
+      std::string reply;
+      const bool last = k + 1 == conv.turns.size();
+      if (!last) {
+        // Room for the reply up front, so that keeping its text does not allocate per token.
+        reply.reserve(static_cast<std::size_t>(max_tokens) * 32 + 256);
+        handler.keep_text(&reply);
+      }
+      if (k == 0) {
+        co_await execute(rec, handler);
+      } else {
+        // The history makes this turn's prompt longer than the item the client counted.
+        rec.client_prompt_tokens.reset();
+        std::vector<ChatMessage> messages;
+        messages.reserve(2 * k + 2);
+        if (!conv.system_prompt.empty()) messages.push_back({"system", conv.system_prompt});
+        for (std::size_t j = 0; j < k; ++j) {
+          messages.push_back({"user", config.prompts[conv.turns[j]]});
+          messages.push_back({"assistant", replies[j]});
+        }
+        messages.push_back({"user", config.prompts[prompt]});
+        SamplingParams sampling = config.sampling;
+        sampling.max_tokens = max_tokens;
+        const std::string body =
+            ctx_.adapter.build_body({config.target.model, config.prompts[prompt], sampling, messages});
+        co_await execute(rec, handler, body);
+      }
+      handler.keep_text(nullptr);
+      if (rec.status != RequestStatus::ok) co_return true;
+      replies.push_back(std::move(reply));
+    }
+    co_return true;
   }
 
   asio::awaitable<void> open_request(std::size_t i) {
@@ -473,6 +617,7 @@ class Worker {
   std::deque<std::size_t> waiting_;
   std::deque<RequestRecord> records_;  // stable references while requests are suspended
   std::vector<std::unique_ptr<StreamHandler>> free_handlers_;
+  std::vector<asio::steady_timer*> think_timers_;  // multi-turn waits in progress
 };
 
 }  // namespace
@@ -483,14 +628,20 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
                    config_.load.trace ? identity_order(config_.prompts.size())
                                       : prompt_order(config_.prompts.size(), config_.load.seed),
+                   {},
                    config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key,
                    stop_requested_, record_sink_};
   ctx.bodies.reserve(config_.prompts.size());
   SamplingParams sampling = config_.sampling;
   for (std::size_t i = 0; i < config_.prompts.size(); ++i) {
     if (!config_.prompt_max_tokens.empty()) sampling.max_tokens = config_.prompt_max_tokens[i];
-    ctx.bodies.push_back(adapter->build_body({config_.target.model, config_.prompts[i], sampling}));
+    std::span<const ChatMessage> messages;
+    if (!config_.prompt_messages.empty()) messages = config_.prompt_messages[i];
+    ctx.bodies.push_back(
+        adapter->build_body({config_.target.model, config_.prompts[i], sampling, messages}));
   }
+  if (!config_.conversations.empty())
+    ctx.conversation_order = prompt_order(config_.conversations.size(), config_.load.seed);
 
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = config_.load.workers > 0 ? config_.load.workers : hw;
@@ -657,6 +808,14 @@ BenchmarkResult Runner::run() {
                              : open_loop ? load.request_rates.size()
                                          : load.concurrency.size();
   const std::int32_t trials = std::max(1, config_.stats.trials);
+  // Multi-turn, open loop: an arrival starts a conversation, so request counts become counts of
+  // conversations (rounded up) of the longest conversation's turns.
+  std::size_t turns = 1;
+  for (const ConversationPlan& c : config_.conversations) turns = std::max(turns, c.turns.size());
+  const bool per_conversation = open_loop && !config_.conversations.empty();
+  auto arrivals_for = [&](std::size_t requests) {
+    return per_conversation ? (requests + turns - 1) / turns : requests;
+  };
   int run_number = -1;
   for (std::size_t level = 0; level < levels && !stop_requested_; ++level)
   for (std::int32_t trial = 0; trial < trials && !stop_requested_; ++trial) {
@@ -689,7 +848,7 @@ BenchmarkResult Runner::run() {
       spec.seed = load.seed + static_cast<std::uint64_t>(run_number);
     }
 
-    std::uint64_t issued = 0;
+    std::uint64_t issued = 0, warm_sessions = 0;
     if (load.warmup > 0 || load.warmup_duration) {
       log_(load.warmup_duration
                ? fmt::format("{}{}: warm-up for {:.1f} s", run.label, trial_note(trial, trials),
@@ -712,7 +871,12 @@ BenchmarkResult Runner::run() {
         warm.open_loop = true;
         warm.max_concurrency = load.max_concurrency;
         const Nanos t0 = clock_.now() + kOpenLoopLead;
-        for (Nanos off : arrival_times(spec, warm_count, load.warmup_duration))
+        std::optional<std::size_t> warm_arrivals = warm_count;
+        if (per_conversation && !load.warmup_duration) {
+          warm_arrivals = arrivals_for(static_cast<std::size_t>(load.warmup));
+          warm.limit = load.warmup;
+        }
+        for (Nanos off : arrival_times(spec, warm_arrivals, load.warmup_duration))
           warm.arrivals.push_back(t0 + off);
       } else {
         warm.concurrency = run.concurrency;
@@ -720,6 +884,7 @@ BenchmarkResult Runner::run() {
         if (load.warmup_duration) warm.deadline = clock_.now() + *load.warmup_duration;
       }
       auto records = std::move(run_phase(warm).records);
+      warm_sessions = static_cast<std::uint64_t>(warm.next_conversation.load());
       issued = records.size();
       for (auto& r : records) run.requests.push_back(std::move(r));
       if (stop_requested_) {
@@ -731,6 +896,7 @@ BenchmarkResult Runner::run() {
     PhasePlan measure;
     measure.id = fmt::format("splleed-r{}", run_number);
     measure.index_base = issued;
+    measure.session_base = warm_sessions;
     Nanos start = clock_.now();
     Nanos ramp = 0;
     if (load.trace) {
@@ -760,7 +926,7 @@ BenchmarkResult Runner::run() {
       }
       if (load.num_requests) {
         std::size_t ramp_count = ramp > 0 ? arrival_times(spec, std::nullopt, ramp).size() : 0;
-        count = ramp_count + static_cast<std::size_t>(*load.num_requests);
+        count = ramp_count + arrivals_for(static_cast<std::size_t>(*load.num_requests));
       }
       if (load.duration) horizon = ramp + *load.duration;
       for (Nanos off : arrival_times(spec, count, horizon)) measure.arrivals.push_back(start + off);

@@ -3,6 +3,7 @@
 // (SSE `data:` payloads or NDJSON lines) into token events, usage and errors on a RequestRecord.
 // Adapters are pure: no I/O, no clock reads (the receive time is passed in). Fixture-tested.
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ struct RequestSpec {
   std::string_view model;
   std::string_view prompt;
   const SamplingParams& sampling;
+  // Chat APIs: the messages to send; empty sends `prompt` as one user message. Completion APIs
+  // ignore them.
+  std::span<const ChatMessage> messages = {};
 };
 
 enum class EventOutcome : std::uint8_t {
@@ -43,6 +47,15 @@ class StreamParser {
   // The response body ended (end of chunked body, or close after a complete body) before any
   // terminal event: decides the final status (ok when the stream was well-formed) and sets end.
   virtual void on_body_end(Nanos t, RequestRecord& rec) = 0;
+
+  // Multi-turn conversations send the replies back as history: when `out` is set, the generated
+  // text (chat content or completion text; not reasoning) is appended to it as it arrives. The
+  // caller reserves room beforehand so that appending does not allocate per token. nullptr (the
+  // default) keeps nothing. Stays set across reset().
+  void keep_text(std::string* out) noexcept { text_out_ = out; }
+
+ protected:
+  std::string* text_out_ = nullptr;
 };
 
 class ProtocolAdapter {

@@ -15,6 +15,7 @@ using jsonutil::SUCCESS;
 
 struct OllamaChunk {
   std::size_t text_bytes = 0;  // content (or response) plus thinking
+  std::string_view content;    // content (or response) alone
   std::optional<bool> done;
   std::string_view done_reason;
   std::optional<std::int64_t> prompt_eval_count, eval_count;
@@ -30,9 +31,16 @@ error_code add_text(sj::value& v, OllamaChunk& c) noexcept {
   return SUCCESS;
 }
 
+error_code add_content(sj::value& v, OllamaChunk& c) noexcept {
+  SIMDJSON_TRY(jsonutil::read_string(v, c.content));
+  c.text_bytes += c.content.size();
+  return SUCCESS;
+}
+
 error_code read_message(sj::value& v, OllamaChunk& c) noexcept {
   return jsonutil::for_each_field(v, [&c](sj::raw_json_string key, sj::value& val) -> error_code {
-    if (key == "content" || key == "thinking") return add_text(val, c);
+    if (key == "content") return add_content(val, c);
+    if (key == "thinking") return add_text(val, c);
     return SUCCESS;
   });
 }
@@ -55,7 +63,8 @@ EventOutcome OllamaStreamParser::on_event(std::string_view payload, Nanos receiv
   const error_code err =
       parse_object(body, [&c, chat](sj::raw_json_string key, sj::value& val) -> error_code {
         if (chat && key == "message") return read_message(val, c);
-        if (!chat && (key == "response" || key == "thinking")) return add_text(val, c);
+        if (!chat && key == "response") return add_content(val, c);
+        if (!chat && key == "thinking") return add_text(val, c);
         if (key == "done") return jsonutil::read_bool(val, c.done);
         if (key == "done_reason") return jsonutil::read_string(val, c.done_reason);
         if (key == "prompt_eval_count") return jsonutil::read_int(val, c.prompt_eval_count);
@@ -76,6 +85,7 @@ EventOutcome OllamaStreamParser::on_event(std::string_view payload, Nanos receiv
                 received, rec);
   }
   // Ollama sends one chunk per token; eval_count on the final object gives the exact total.
+  if (text_out_ != nullptr && !c.content.empty()) text_out_->append(c.content);
   if (c.text_bytes > 0) add_token_event(rec, received, 1, c.text_bytes);
   if (!c.done.value_or(false)) return EventOutcome::more;
 
@@ -112,11 +122,13 @@ std::string OllamaAdapter::build_body(const RequestSpec& spec) const {
   ordered_json body = ordered_json::object();
   body["model"] = std::string(spec.model);  // required by Ollama
   if (api_ == Api::ollama_chat) {
-    ordered_json message = ordered_json::object();
-    message["role"] = "user";
-    message["content"] = std::string(spec.prompt);
     body["messages"] = ordered_json::array();
-    body["messages"].push_back(std::move(message));
+    if (spec.messages.empty()) {
+      body["messages"].push_back(ordered_json{{"role", "user"}, {"content", std::string(spec.prompt)}});
+    } else {
+      for (const ChatMessage& m : spec.messages)
+        body["messages"].push_back(ordered_json{{"role", m.role}, {"content", m.content}});
+    }
   } else {
     body["prompt"] = std::string(spec.prompt);
   }

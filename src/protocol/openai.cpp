@@ -20,6 +20,7 @@ struct OpenAiStreamParser::Chunk {
   // Choice index 0.
   bool token = false;          // carried non-empty generated text
   std::size_t text_bytes = 0;  // bytes of that text (content + reasoning)
+  std::string_view content;    // the generated text itself (chat content or completion text)
   bool has_finish = false;
   std::string_view finish_reason;
 
@@ -79,6 +80,7 @@ struct Choice {
   std::optional<std::int64_t> index;
   bool token = false;
   std::size_t bytes = 0;
+  std::string_view content;
   bool has_finish = false;
   std::string_view finish_reason;
 };
@@ -98,6 +100,7 @@ error_code read_delta(sj::value& v, Choice& ch) noexcept {
   const std::size_t thought = reasoning_content.empty() ? reasoning.size() : reasoning_content.size();
   ch.bytes = content.size() + thought;
   ch.token = ch.bytes > 0;
+  ch.content = content;
   return SUCCESS;
 }
 
@@ -111,6 +114,7 @@ error_code read_choice(sj::value& v, ChoiceShape shape, Choice& ch) noexcept {
       SIMDJSON_TRY(read_string(val, text, seen));
       ch.bytes = text.size();
       ch.token = !text.empty();
+      ch.content = text;
       return SUCCESS;
     }
     if (shape == ChoiceShape::delta && key == "delta") return read_delta(val, ch);
@@ -133,6 +137,7 @@ error_code read_choices(sj::value& v, ChoiceShape shape, Chunk& c) noexcept {
     if (ch.index.value_or(position) == 0) {
       c.token = c.token || ch.token;
       c.text_bytes += ch.bytes;
+      if (!ch.content.empty()) c.content = ch.content;
       if (ch.has_finish) {
         c.has_finish = true;
         c.finish_reason = ch.finish_reason;
@@ -153,11 +158,13 @@ std::string build_openai_body(Api api, const RequestSpec& spec) {
   json body = json::object();
   if (!spec.model.empty()) body["model"] = std::string(spec.model);
   if (api == Api::openai_chat) {
-    json message = json::object();
-    message["role"] = "user";
-    message["content"] = std::string(spec.prompt);
     body["messages"] = json::array();
-    body["messages"].push_back(std::move(message));
+    if (spec.messages.empty()) {
+      body["messages"].push_back(json{{"role", "user"}, {"content", std::string(spec.prompt)}});
+    } else {
+      for (const ChatMessage& m : spec.messages)
+        body["messages"].push_back(json{{"role", m.role}, {"content", m.content}});
+    }
   } else {
     body["prompt"] = std::string(spec.prompt);
   }
@@ -228,6 +235,7 @@ EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos receiv
   // Cumulative usage on a token chunk (continuous usage stats): the tokens not yet attributed to
   // earlier events. Tokens of an event without text (e.g. a held-back stop string) thus go to the
   // next token event. Without usage, one token per event.
+  if (text_out_ != nullptr && !c.content.empty()) text_out_->append(c.content);
   if (c.token) add_token_event(rec, received, tokens_from_cumulative(c.completion_tokens), c.text_bytes);
   return EventOutcome::more;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "report/reporters.hpp"
 
@@ -286,7 +287,39 @@ void write_environment(const BenchmarkResult& result, std::ostream& out) {
 
 }  // namespace
 
+static std::string workload_line(const RunConfig& c) {
+  const auto id = nlohmann::json::parse(c.workload, nullptr, /*allow_exceptions=*/false);
+  if (!id.is_object()) return {};
+  auto text = [&id](const char* key) {
+    return id.contains(key) && id[key].is_string() ? id[key].get<std::string>() : std::string();
+  };
+  const bool approximate = id.value("approximate", false);
+  std::string line = "Workload: " + text("source");
+  if (!text("path").empty()) line += " " + text("path");
+  if (!c.conversations.empty()) {
+    line += fmt::format(", {} conversations ({} prompts)", c.conversations.size(), c.prompts.size());
+  } else {
+    line += fmt::format(", {} prompts", c.prompts.size());
+  }
+  line += approximate ? ", lengths approximate (words: no --tokenizer)" : "";
+  // Input lengths are known only with a tokenizer; output lengths are the requested targets.
+  auto summary = [&](const char* key, const char* what) {
+    if (!id.contains(key) || !id[key].is_object()) return;
+    const auto& s = id[key];
+    line += fmt::format("; {} tokens: mean {:.1f}, p50 {:g}, min {}, max {}", what,
+                        s.value("mean", 0.0), s.value("p50", 0.0), s.value("min", 0),
+                        s.value("max", 0));
+  };
+  summary("input_tokens", "input");
+  summary("output_tokens", "output");
+  return line;
+}
+
 void write_console(const BenchmarkResult& result, std::ostream& out) {
+  if (!result.config.workload.empty()) {
+    const std::string line = workload_line(result.config);
+    if (!line.empty()) out << line << "\n\n";
+  }
   if (result.interrupted) {
     out << fmt::format("Run interrupted{}: figures cover the requests recorded before the stop.\n",
                        result.stop_reason.empty() ? std::string()

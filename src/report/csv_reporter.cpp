@@ -117,14 +117,15 @@ void write_csv_summary(const BenchmarkResult& result, std::ostream& out) {
 void write_csv_requests(const BenchmarkResult& result, std::ostream& out) {
   out << "run,label,index,prompt_index,warmup,ramp_up,request_id,status,http_status,finish_reason,"
          "scheduled_ms,dispatched_ms,headers_ms,first_event_ms,first_token_ms,last_token_ms,"
-         "end_ms,ttft_ms,tpot_ms,e2e_ms,token_events,output_tokens,prompt_tokens,error\n";
+         "end_ms,ttft_ms,tpot_ms,e2e_ms,token_events,output_tokens,prompt_tokens,"
+         "client_prompt_tokens,session,turn,error\n";
   const Nanos origin = result.clock.monotonic_origin_ns;
   for (std::size_t i = 0; i < result.runs.size(); ++i) {
     const RunResult& run = result.runs[i];
     for (const RequestRecord& r : run.requests) {
       const metrics::RequestMetrics m = metrics::compute(r);
       out << fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i,
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", i,
           csv(run.label), r.index, r.prompt_index, r.warmup ? "true" : "false",
           r.ramp_up ? "true" : "false", csv(r.request_id), to_string(r.status), r.http_status,
           csv(r.finish_reason),
@@ -134,7 +135,9 @@ void write_csv_requests(const BenchmarkResult& result, std::ostream& out) {
           relative_ms(r.end, origin), ms_or_empty(m.ttft), ms_or_empty(m.tpot), ms_or_empty(m.e2e),
           r.tokens.size(), r.output_tokens(),
           r.usage.prompt_tokens ? std::to_string(*r.usage.prompt_tokens) : std::string(),
-          csv(r.error));
+          r.client_prompt_tokens ? std::to_string(*r.client_prompt_tokens) : std::string(),
+          r.session ? std::to_string(*r.session) : std::string(),
+          r.turn ? std::to_string(*r.turn) : std::string(), csv(r.error));
     }
   }
 }

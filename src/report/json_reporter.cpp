@@ -105,6 +105,31 @@ ordered_json config_json(const RunConfig& c) {
   out["load"] = std::move(load);
   out["prompts"] = c.prompts;
   if (!c.prompt_max_tokens.empty()) out["prompt_max_tokens"] = c.prompt_max_tokens;
+  if (!c.prompt_messages.empty()) {
+    ordered_json all = ordered_json::array();
+    for (const auto& list : c.prompt_messages) {
+      ordered_json messages = ordered_json::array();
+      for (const ChatMessage& m : list) messages.push_back({{"role", m.role}, {"content", m.content}});
+      all.push_back(std::move(messages));
+    }
+    out["prompt_messages"] = std::move(all);
+  }
+  if (!c.prompt_input_tokens.empty()) {
+    ordered_json counts = ordered_json::array();
+    for (auto n : c.prompt_input_tokens) counts.push_back(n < 0 ? ordered_json(nullptr) : ordered_json(n));
+    out["prompt_input_tokens"] = std::move(counts);
+  }
+  if (!c.conversations.empty()) {
+    ordered_json all = ordered_json::array();
+    for (const ConversationPlan& conv : c.conversations)
+      all.push_back({{"id", conv.id}, {"turns", conv.turns}, {"system_prompt", conv.system_prompt}});
+    out["conversations"] = std::move(all);
+    out["think_time_s"] = static_cast<double>(c.think_time) / 1e9;
+  }
+  if (!c.workload.empty()) {
+    auto identity = ordered_json::parse(c.workload, nullptr, /*allow_exceptions=*/false);
+    out["workload"] = identity.is_discarded() ? ordered_json(c.workload) : std::move(identity);
+  }
   out["stats"] = std::move(stats);
   return out;
 }
@@ -267,6 +292,10 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   ordered_json out;
   out["index"] = r.index;
   out["prompt_index"] = r.prompt_index;
+  // Absent unless known, like every later addition.
+  if (r.client_prompt_tokens) out["client_prompt_tokens"] = *r.client_prompt_tokens;
+  if (r.session) out["session"] = *r.session;
+  if (r.turn) out["turn"] = *r.turn;
   out["warmup"] = r.warmup;
   out["ramp_up"] = r.ramp_up;
   out["request_id"] = r.request_id;
@@ -665,6 +694,51 @@ RunConfig config_from(const Node& n) {
           Node::as_integer<std::int32_t>(lengths[i], index_path(join(n.path(), "prompt_max_tokens"), i)));
   }
 
+  // Absent unless the workload had them.
+  if (n.has("prompt_messages")) {
+    const std::string all_path = join(n.path(), "prompt_messages");
+    const json& all = n.array("prompt_messages");
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const std::string list_path = index_path(all_path, i);
+      if (!all[i].is_array()) fail(list_path, "expected an array of messages");
+      std::vector<ChatMessage> list;
+      for (std::size_t k = 0; k < all[i].size(); ++k) {
+        const Node m(all[i][k], index_path(list_path, k));
+        list.push_back({m.string("role"), m.string("content")});
+      }
+      c.prompt_messages.push_back(std::move(list));
+    }
+  }
+  if (n.has("prompt_input_tokens")) {
+    const json& counts = n.array("prompt_input_tokens");
+    for (std::size_t i = 0; i < counts.size(); ++i)
+      c.prompt_input_tokens.push_back(
+          counts[i].is_null()
+              ? -1
+              : Node::as_integer<std::int64_t>(counts[i], index_path(join(n.path(), "prompt_input_tokens"), i)));
+  }
+  if (n.has("conversations")) {
+    const std::string all_path = join(n.path(), "conversations");
+    const json& all = n.array("conversations");
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const Node conv(all[i], index_path(all_path, i));
+      ConversationPlan plan;
+      plan.id = conv.integer<std::uint64_t>("id");
+      const json& turns = conv.array("turns");
+      for (std::size_t k = 0; k < turns.size(); ++k)
+        plan.turns.push_back(
+            Node::as_integer<std::uint32_t>(turns[k], index_path(join(conv.path(), "turns"), k)));
+      plan.system_prompt = conv.string("system_prompt");
+      c.conversations.push_back(std::move(plan));
+    }
+    if (n.has("think_time_s")) c.think_time = ns_from(n.number("think_time_s"), 1e9);
+  }
+  if (n.has("workload")) {
+    const json& w = n.field("workload");
+    if (!w.is_object()) fail(join(n.path(), "workload"), "expected an object");
+    c.workload = w.dump();
+  }
+
   // Absent in files written before statistics options existed: the defaults apply.
   if (n.has("stats")) {
     const Node stats = n.object("stats");
@@ -842,6 +916,10 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   RequestRecord r;
   r.index = n.integer<std::uint64_t>("index");
   r.prompt_index = n.integer<std::uint32_t>("prompt_index");
+  if (n.has("client_prompt_tokens"))
+    r.client_prompt_tokens = n.optional_integer<std::int64_t>("client_prompt_tokens");
+  if (n.has("session")) r.session = n.optional_integer<std::uint64_t>("session");
+  if (n.has("turn")) r.turn = n.optional_integer<std::int32_t>("turn");
   r.warmup = n.boolean("warmup");
   r.ramp_up = n.boolean("ramp_up");
   r.request_id = n.string("request_id");

@@ -448,9 +448,9 @@ std::string_view to_string(SourceKind k) noexcept {
 void set_option(WorkloadSpec& s, std::string_view key_in, std::string_view v) {
   const std::string key = normalise_key(key_in);
   constexpr std::int64_t kMaxI32 = std::numeric_limits<std::int32_t>::max();
-  if (key == "source") s.source = parse_source(v);
+  if (key == "source" || key == "dataset_format") s.source = parse_source(v);
   else if (key == "prompt") s.prompts.emplace_back(v);
-  else if (key == "file" || key == "path") s.path = std::filesystem::path(std::string(v));
+  else if (key == "file" || key == "path" || key == "dataset") s.path = std::filesystem::path(std::string(v));
   else if (key == "prompt_field") s.prompt_field = std::string(v);
   else if (key == "output_field") s.output_field = std::string(v);
   else if (key == "num_prompts") s.num_prompts = parse_int(key, v, 1, std::numeric_limits<std::int64_t>::max());

@@ -138,7 +138,7 @@ struct WorkloadSpec {
 };
 
 // Sets one option from its command-line form. Keys (dashes and underscores alike, a leading "--"
-// ignored): source, prompt (appends one inline prompt), file, prompt_field, output_field,
+// ignored): source (or dataset_format), prompt (appends one inline prompt), file (or dataset), prompt_field, output_field,
 // num_prompts, shuffle, seed, input_len, output_len, min_len, max_prompt_len, max_total_len,
 // max_output_len, prefix_groups, prefix_len, prefix_zipf, turns, think_time (e.g. "2s", "500ms";
 // a bare number is seconds), approximate. Throws WorkloadError naming the option and value.

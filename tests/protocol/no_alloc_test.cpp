@@ -90,6 +90,23 @@ TYPED_TEST(NoAllocTest, SteadyStateTokenEventsDoNotAllocate) {
   EXPECT_EQ(rec.finish_reason, "length");
 }
 
+TYPED_TEST(NoAllocTest, KeptReplyTextDoesNotAllocateWithinItsReservedRoom) {
+  auto parser = make_adapter(TypeParam::kApi)->make_parser();
+  std::string text;
+  text.reserve(4096);
+  parser->keep_text(&text);
+  RequestRecord rec;
+  rec.tokens.reserve(256);
+  parser->on_event(TypeParam::opening(), 1, rec);
+  const std::string chunk = TypeParam::chunk(q("word "));
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 200; ++i) parser->on_event(chunk, 2 + i, rec);
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ(text.size(), 200u * 5u);
+}
+
 TYPED_TEST(NoAllocTest, ReusedParserDoesNotAllocateForTheNextRequest) {
   auto parser = make_adapter(TypeParam::kApi)->make_parser();
   RequestRecord first;

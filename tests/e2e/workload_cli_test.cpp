@@ -1,0 +1,328 @@
+// `splleed run` with workload options against the embedded simulator: synthetic prompts of exact
+// token lengths, a ShareGPT file, chat messages and multi-turn conversations. The simulator counts
+// one token per 4 bytes, and the tokenizer these tests write does the same (each run of up to 4
+// characters is one fused unknown token), so client and server token counts must agree exactly.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::filesystem::path temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("splleed-workload-cli-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string temp_path(const std::string& name) { return (temp_dir() / name).string(); }
+
+Outcome run_cli(const std::vector<std::string>& args) {
+  const std::string out_path = temp_path("stdout.txt"), err_path = temp_path("stderr.txt");
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(out_path.c_str(), "w", stdout) || !freopen(err_path.c_str(), "w", stderr)) _exit(126);
+    std::vector<char*> argv;
+    std::string bin = SPLLEED_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Outcome o;
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  o.out = slurp(out_path);
+  o.err = slurp(err_path);
+  return o;
+}
+
+// A tokenizer.json whose every run of up to 4 characters (without a newline) is one token: the
+// simulator's rule for ASCII text.
+std::string four_char_tokenizer() {
+  const std::string path = temp_path("tokenizer.json");
+  const json tok = {
+      {"version", "1.0"},
+      {"added_tokens", json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"}, {"pattern", {{"Regex", ".{1,4}"}}}, {"behavior", "Isolated"},
+           {"invert", false}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+           {"use_regex", false}}}}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model",
+       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", "<unk>"},
+        {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
+        {"fuse_unk", true}, {"byte_fallback", false}, {"vocab", {{"<unk>", 0}}},
+        {"merges", json::array()}}},
+  };
+  std::ofstream(path) << tok.dump();
+  return path;
+}
+
+const std::vector<std::string> kFastSim = {"run", "--sim", "--sim-ttft-ms", "1", "--sim-itl-ms", "0.5",
+                                           "--warmup", "0", "--no-scrape", "--no-gpu"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+json run_json(const std::vector<std::string>& args, Outcome* outcome = nullptr) {
+  const std::string out = temp_path("out.json");
+  std::filesystem::remove(out);
+  const Outcome o = run_cli(with(with(kFastSim, args), {"--json", out}));
+  if (outcome) *outcome = o;
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  if (o.exit_code != 0) return json::object();
+  return json::parse(slurp(out));
+}
+
+std::vector<json> measured(const json& result) {
+  std::vector<json> out;
+  for (const auto& run : result.at("runs"))
+    for (const auto& r : run.at("requests"))
+      if (!r.at("warmup").get<bool>()) out.push_back(r);
+  return out;
+}
+
+TEST(WorkloadCli, SyntheticPromptsHaveExactlyTheRequestedTokenCounts) {
+  Outcome o;
+  const json result = run_json({"--dataset-format", "synthetic", "--input-len", "64",
+                                "--output-len", "16", "--num-prompts", "6", "--tokenizer",
+                                four_char_tokenizer(), "--concurrency", "2", "--num-requests", "8",
+                                "--seed", "5"},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  const json& id = result.at("config").at("workload");
+  EXPECT_EQ(id.at("source"), "synthetic");
+  EXPECT_EQ(id.at("approximate"), false);
+  EXPECT_EQ(id.at("seed"), 5);
+  EXPECT_TRUE(id.at("sha256").is_null());
+  EXPECT_EQ(id.at("input_tokens").at("min"), 64);
+  EXPECT_EQ(id.at("input_tokens").at("max"), 64);
+  EXPECT_EQ(id.at("output_tokens").at("min"), 16);
+  EXPECT_EQ(id.at("output_tokens").at("max"), 16);
+  EXPECT_EQ(result.at("config").at("prompts").size(), 6u);
+  const auto reqs = measured(result);
+  ASSERT_EQ(reqs.size(), 8u);
+  for (const auto& r : reqs) {
+    ASSERT_EQ(r.at("status"), "ok") << r.dump();
+    EXPECT_EQ(r.at("usage").at("prompt_tokens"), 64) << r.dump();
+    EXPECT_EQ(r.at("client_prompt_tokens"), 64) << r.dump();
+    EXPECT_EQ(r.at("usage").at("completion_tokens"), 16) << r.dump();
+    EXPECT_FALSE(r.contains("session"));
+  }
+  EXPECT_NE(o.out.find("Workload: synthetic, 6 prompts; input tokens: mean 64.0"),
+            std::string::npos)
+      << o.out;
+}
+
+TEST(WorkloadCli, WithoutATokenizerSyntheticLengthsAreApproximateAndSaySo) {
+  Outcome o;
+  const json result = run_json({"--dataset-format", "synthetic", "--input-len", "10",
+                                "--num-prompts", "3", "--num-requests", "3", "--concurrency", "1"},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  EXPECT_EQ(result.at("config").at("workload").at("approximate"), true);
+  EXPECT_TRUE(result.at("config").at("workload").at("input_tokens").is_null());
+  EXPECT_NE(o.err.find("approximate"), std::string::npos) << o.err;
+  EXPECT_NE(o.out.find("lengths approximate"), std::string::npos) << o.out;
+  for (const auto& r : measured(result)) EXPECT_FALSE(r.contains("client_prompt_tokens"));
+}
+
+TEST(WorkloadCli, ShareGptFileGivesPromptsAndOutputLengths) {
+  // Lengths in 4-character tokens: prompts of 5, 6 and 2 tokens (the last below min_len 4, so
+  // skipped), replies of 4, 7 and 5 tokens.
+  const std::string path = temp_path("sharegpt.json");
+  const json data = json::array({
+      {{"id", "a"},
+       {"conversations",
+        {{{"from", "human"}, {"value", std::string(20, 'a')}},
+         {{"from", "gpt"}, {"value", std::string(16, 'b')}}}}},
+      {{"id", "b"},
+       {"conversations",
+        {{{"from", "system"}, {"value", "be nice"}},
+         {{"from", "human"}, {"value", std::string(24, 'c')}},
+         {{"from", "gpt"}, {"value", std::string(28, 'd')}}}}},
+      {{"id", "c"},
+       {"conversations",
+        {{{"from", "human"}, {"value", "hi there"}}, {{"from", "gpt"}, {"value", std::string(20, 'e')}}}}},
+  });
+  std::ofstream(path) << data.dump();
+  const json result = run_json({"--dataset", path, "--tokenizer", four_char_tokenizer(),
+                                "--num-requests", "4", "--concurrency", "1"});
+  ASSERT_FALSE(result.empty());
+  const json& config = result.at("config");
+  const json& id = config.at("workload");
+  EXPECT_EQ(id.at("source"), "sharegpt");
+  EXPECT_EQ(id.at("path"), path);
+  EXPECT_EQ(id.at("sha256").get<std::string>().size(), 64u);
+  EXPECT_EQ(id.at("entries_read"), 3);
+  std::int64_t skipped = 0;
+  for (const auto& [reason, n] : id.at("skipped").items()) skipped += n.get<std::int64_t>();
+  EXPECT_EQ(skipped, 1);
+  EXPECT_EQ(config.at("prompts"), json({std::string(20, 'a'), std::string(24, 'c')}));
+  EXPECT_EQ(config.at("prompt_max_tokens"), json({4, 7}));
+  EXPECT_EQ(config.at("prompt_input_tokens"), json({5, 6}));
+  for (const auto& r : measured(result)) {
+    ASSERT_EQ(r.at("status"), "ok");
+    const auto p = r.at("prompt_index").get<std::size_t>();
+    EXPECT_EQ(r.at("usage").at("prompt_tokens"), config.at("prompt_input_tokens")[p]);
+    EXPECT_EQ(r.at("client_prompt_tokens"), config.at("prompt_input_tokens")[p]);
+    EXPECT_EQ(r.at("usage").at("completion_tokens"), config.at("prompt_max_tokens")[p]);
+  }
+}
+
+TEST(WorkloadCli, ChatMessagesFileIsSentWholeOnTheChatApi) {
+  // Every content is a multiple of 4 bytes, so the simulator's count of the concatenated contents
+  // equals the sum of the client's counts per message.
+  const std::string path = temp_path("chats.jsonl");
+  std::ofstream(path)
+      << R"({"messages":[{"role":"system","content":"Be brief ok."},{"role":"user","content":"What is a kitty?"}]})"
+      << "\n"
+      << R"({"messages":[{"role":"user","content":"Hi!!"},{"role":"assistant","content":"Hello there!"},{"role":"user","content":"And you?"}]})"
+      << "\n";
+  const json result = run_json({"--dataset", path, "--dataset-format", "messages", "--api",
+                                "openai-chat", "--tokenizer", four_char_tokenizer(),
+                                "--num-requests", "4", "--concurrency", "1"});
+  ASSERT_FALSE(result.empty());
+  const json& config = result.at("config");
+  EXPECT_EQ(config.at("workload").at("source"), "messages");
+  ASSERT_EQ(config.at("prompt_messages").size(), 2u);
+  EXPECT_EQ(config.at("prompt_messages")[1].size(), 3u);
+  // Bytes of all contents / 4: (12 + 16) / 4 and (4 + 12 + 8) / 4; the last user message alone
+  // would be 4 and 2.
+  const std::vector<std::int64_t> whole = {7, 6};
+  for (const auto& r : measured(result)) {
+    ASSERT_EQ(r.at("status"), "ok") << r.dump();
+    const auto p = r.at("prompt_index").get<std::size_t>();
+    EXPECT_EQ(r.at("usage").at("prompt_tokens"), whole[p]) << r.dump();
+    EXPECT_EQ(r.at("client_prompt_tokens"), whole[p]) << r.dump();
+  }
+}
+
+TEST(WorkloadCli, MultiTurnSendsTurnsInOrderWithTheRepliesAsHistory) {
+  const json result = run_json({"--api", "openai-chat", "--input-len", "8", "--output-len", "3",
+                                "--turns", "3", "--think-time", "20ms", "--num-prompts", "2",
+                                "--tokenizer", four_char_tokenizer(), "--concurrency", "2",
+                                "--num-requests", "6"});
+  ASSERT_FALSE(result.empty());
+  const json& config = result.at("config");
+  ASSERT_EQ(config.at("conversations").size(), 2u);
+  const auto reqs = measured(result);
+  ASSERT_EQ(reqs.size(), 6u);
+  std::map<std::uint64_t, std::vector<json>> by_session;
+  for (const auto& r : reqs) {
+    ASSERT_EQ(r.at("status"), "ok") << r.dump();
+    by_session[r.at("session").get<std::uint64_t>()].push_back(r);
+  }
+  // Two slots run whole conversations; one that a slot starts after finishing its first may be cut
+  // short by the request limit, but every conversation's turns start at 0 and follow in order.
+  const auto& prompts = config.at("prompts");
+  std::size_t complete = 0;
+  for (auto& [session, turns] : by_session) {
+    std::sort(turns.begin(), turns.end(),
+              [](const json& a, const json& b) { return a.at("turn") < b.at("turn"); });
+    ASSERT_LE(turns.size(), 3u);
+    complete += turns.size() == 3 ? 1 : 0;
+    std::size_t history_bytes = 0;
+    for (std::size_t k = 0; k < turns.size(); ++k) {
+      const json& r = turns[k];
+      EXPECT_EQ(r.at("turn"), static_cast<int>(k));
+      const std::size_t user_bytes =
+          prompts[r.at("prompt_index").get<std::size_t>()].get<std::string>().size();
+      // The simulator counts every message's content: earlier questions, the replies received
+      // and this question.
+      EXPECT_EQ(r.at("usage").at("prompt_tokens").get<std::size_t>(),
+                (history_bytes + user_bytes + 3) / 4)
+          << "session " << session << " turn " << k;
+      EXPECT_EQ(r.at("usage").at("completion_tokens"), 3);
+      if (k == 0) {
+        EXPECT_EQ(r.at("client_prompt_tokens"), 8);
+      } else {
+        EXPECT_FALSE(r.contains("client_prompt_tokens"));  // the history was not counted
+        // Sent only after the previous reply ended, plus the think time.
+        EXPECT_GE(r.at("dispatched_ns").get<std::int64_t>(),
+                  turns[k - 1].at("end_ns").get<std::int64_t>() + 20'000'000);
+      }
+      history_bytes += user_bytes + r.at("output_bytes").get<std::size_t>();
+    }
+  }
+  EXPECT_GE(complete, 1u);
+}
+
+TEST(WorkloadCli, MultiTurnInOpenLoopStartsConversationsAtArrivals) {
+  const json result = run_json({"--api", "openai-chat", "--input-len", "4", "--output-len", "2",
+                                "--turns", "2", "--num-prompts", "3", "--request-rate", "200",
+                                "--num-requests", "6"});
+  ASSERT_FALSE(result.empty());
+  const auto reqs = measured(result);
+  ASSERT_EQ(reqs.size(), 6u);  // 3 conversations of 2 turns
+  std::map<std::uint64_t, int> turns;
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.at("status"), "ok") << r.dump();
+    ++turns[r.at("session").get<std::uint64_t>()];
+  }
+  EXPECT_EQ(turns.size(), 3u);
+  for (const auto& [s, n] : turns) EXPECT_EQ(n, 2) << s;
+}
+
+TEST(WorkloadCli, BadWorkloadOptionsEndInOneSentenceNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"--input-len", "uniform:9:x"}, "splleed: --input-len: "},
+      {{"--num-prompts", "0", "--input-len", "4"}, "splleed: --num-prompts: "},
+      {{"--workload", "bogus=1"}, "splleed: --workload bogus=1: unknown workload option"},
+      {{"--tokenizer", "/nonexistent/tok.json", "--input-len", "4"}, "splleed: --tokenizer: "},
+      {{"--dataset", "/nonexistent/prompts.txt"}, "/nonexistent/prompts.txt"},
+      {{"--turns", "2", "--input-len", "4"}, "splleed: --turns: "},
+  };
+  for (const auto& c : cases) {
+    const Outcome o = run_cli(with(kFastSim, c.args));
+    EXPECT_EQ(o.exit_code, 2) << c.needle << "\n" << o.err;
+    EXPECT_NE(o.err.find(c.needle), std::string::npos) << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  }
+}
+
+TEST(WorkloadCli, TraceExcludesADataset) {
+  const std::string trace = temp_path("trace.jsonl");
+  std::ofstream(trace) << R"({"timestamp": 0, "input_length": 4, "output_length": 2})" << "\n";
+  const Outcome o = run_cli(with(kFastSim, {"--trace", trace, "--dataset", "x.txt"}));
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--trace"), std::string::npos) << o.err;
+}
+
+}  // namespace
