@@ -216,6 +216,11 @@ class Benchmark:
         engine_log_dir: Optional[str] = None,
         engine_timeout_s: float = 1200.0,
         engine_stop_grace_s: float = 15.0,
+        scrape_metrics: bool = True,
+        metrics_url: Optional[str] = None,
+        scrape_interval_s: float = 1.0,
+        gpu_telemetry: bool = True,
+        gpu_metrics_url: Optional[str] = None,
     ) -> None:
         # Backend (managed mode: the engine to start).
         if launch is not None:
@@ -377,6 +382,29 @@ class Benchmark:
         self.on_request = on_request
         self.on_progress = on_progress
         self.results: Optional[BenchmarkResults] = None  # the latest run's, interrupted or not
+
+        # Engine metrics and GPU telemetry while measuring, as the CLI's --metrics-url,
+        # --scrape-interval, --no-scrape, --no-gpu and --gpu-metrics-url.
+        if not isinstance(scrape_metrics, bool):
+            raise ConfigError("scrape_metrics must be True or False.", "scrape_metrics")
+        if not isinstance(gpu_telemetry, bool):
+            raise ConfigError("gpu_telemetry must be True or False.", "gpu_telemetry")
+        if (isinstance(scrape_interval_s, bool) or not isinstance(scrape_interval_s, (int, float))
+                or not scrape_interval_s >= 0.1):
+            raise ConfigError(
+                f"scrape_interval_s must be at least 0.1 (got {scrape_interval_s!r}).",
+                "scrape_interval_s")
+        for name, url in (("metrics_url", metrics_url), ("gpu_metrics_url", gpu_metrics_url)):
+            if url is not None and (not isinstance(url, str) or not url):
+                raise ConfigError(f"{name} must be a URL such as 'http://host:port/metrics'.", name)
+        self._observe_json: Optional[str] = None
+        if scrape_metrics:
+            self._observe_json = json.dumps({
+                "metrics_url": metrics_url or "",
+                "interval_s": float(scrape_interval_s),
+                "gpu": gpu_telemetry,
+                "gpu_metrics_url": gpu_metrics_url or "",
+            })
 
         self._launch_json: Optional[str] = None
         if managed:
@@ -570,7 +598,8 @@ class Benchmark:
 
     def _start(self) -> Tuple["_core.Run", "_Dispatcher"]:
         try:
-            handle = _core.Run(self._config_json, self._api_key, self._sim_json, self._launch_json)
+            handle = _core.Run(self._config_json, self._api_key, self._sim_json, self._launch_json,
+                               self._observe_json)
         except _core.ConfigError as e:
             raise ConfigError(str(e)) from None
         state = _Dispatcher(self, handle)

@@ -221,13 +221,27 @@ class Result {
   BenchmarkResult r_;
 };
 
+// Engine metrics scraping, as Benchmark(scrape_metrics=True, ...) writes it: metrics_url,
+// interval_s, gpu, gpu_metrics_url.
+session::ObserveOptions observe_from_json_text(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw ConfigError("internal: the observe options are not a JSON object.");
+  session::ObserveOptions o;
+  o.metrics_url = j.value("metrics_url", std::string());
+  o.interval = static_cast<Nanos>(j.value("interval_s", 1.0) * 1e9);
+  o.gpu = j.value("gpu", true);
+  o.gpu_metrics_url = j.value("gpu_metrics_url", std::string());
+  return o;
+}
+
 // One benchmark running on its own C++ thread (see the top of this file).
 class Run {
  public:
   Run(const std::string& config_json, const std::string& api_key,
       const std::optional<std::string>& sim_json,
-      const std::optional<std::string>& launch_json = std::nullopt)
-      : session_(make_options(config_json, api_key, sim_json, launch_json), clock_) {}
+      const std::optional<std::string>& launch_json = std::nullopt,
+      const std::optional<std::string>& observe_json = std::nullopt)
+      : session_(make_options(config_json, api_key, sim_json, launch_json, observe_json), clock_) {}
 
   ~Run() {
     if (thread_.joinable()) {
@@ -312,11 +326,13 @@ class Run {
 
   session::SessionOptions make_options(const std::string& config_json, const std::string& api_key,
                                        const std::optional<std::string>& sim_json,
-                                       const std::optional<std::string>& launch_json) {
+                                       const std::optional<std::string>& launch_json,
+                                       const std::optional<std::string>& observe_json) {
     session::SessionOptions o;
     o.config = config_from_json_text(config_json, api_key);
     if (sim_json) o.embedded_sim = sim_from_json_text(*sim_json);
     if (launch_json) o.managed_engine = launch_from_json_text(*launch_json);
+    if (observe_json) o.observe = observe_from_json_text(*observe_json);
     o.log = [this](const std::string& line) { push(line); };
     o.on_record = [this](const RequestRecord& r) { push(r); };
     return o;
@@ -483,8 +499,9 @@ NB_MODULE(_core, m) {
 
   nb::class_<Run>(m, "Run")
       .def(nb::init<const std::string&, const std::string&, const std::optional<std::string>&,
-                    const std::optional<std::string>&>(),
-           "config_json"_a, "api_key"_a, "sim_json"_a.none(), "launch_json"_a.none() = nb::none())
+                    const std::optional<std::string>&, const std::optional<std::string>&>(),
+           "config_json"_a, "api_key"_a, "sim_json"_a.none(), "launch_json"_a.none() = nb::none(),
+           "observe_json"_a.none() = nb::none())
       .def("start", &Run::start, "Starts the benchmark on a C++ thread.")
       .def("wait", &Run::wait, "timeout_s"_a, nb::call_guard<nb::gil_scoped_release>(),
            "Waits (without the GIL) for an event or the end; True when there is something.")

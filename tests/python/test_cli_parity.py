@@ -53,7 +53,8 @@ def deterministic(doc: dict) -> dict:
 def test_python_and_cli_json_agree(cli, tmp_path):
     sim = SimBackend(ttft_ms=2, itl_ms=0.5, prefill_us_per_token=1, step_us_per_running=5)
     py = Benchmark(sim, prompts=PROMPTS, concurrency=[1, 3], runs=5, warmup=1, seed=11,
-                   trials=2, sampling=SamplingParams(max_tokens=6, ignore_eos=True)).run_sync()
+                   trials=2, sampling=SamplingParams(max_tokens=6, ignore_eos=True),
+                   scrape_metrics=False).run_sync()
     out = tmp_path / "cli.json"
     cmd = [cli, "run", "--sim", "--sim-ttft-ms", "2", "--sim-itl-ms", "0.5",
            "--sim-prefill-us-per-token", "1", "--sim-step-us-per-running", "5",
