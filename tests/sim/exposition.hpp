@@ -113,6 +113,8 @@ inline Exposition parse_exposition(std::string_view text) {
     if (i < line.size() && line[i] == '{') {
       ++i;
       while (i < line.size() && line[i] != '}') {
+        // Whitespace may follow the separating comma (dcgm-exporter writes `gpu="0", UUID=...`).
+        while (i < line.size() && line[i] == ' ') ++i;
         std::size_t k = i;
         while (i < line.size() && line[i] != '=') ++i;
         std::string key(line.substr(k, i - k));
