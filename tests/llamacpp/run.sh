@@ -3,7 +3,7 @@
 # by splleed's supervisor (tests/launch/real_engine_test.cpp), then checked again with curl.
 #
 #   bash tests/llamacpp/run.sh [BUILD_DIR]     (BUILD_DIR defaults to build; it must hold
-#                                               tests/splleed_launch_tests)
+#                                               bin/splleed_launch_tests)
 #
 # First use builds llama.cpp from source inside `pip install llama-cpp-python` (minutes on a small
 # machine; the wheel is kept in pip's cache, so later venvs install in seconds). Everything lives
@@ -31,7 +31,7 @@ fi
 "$venv/bin/python" "$root/scripts/make-tiny-gguf.py" "$model"
 
 # 1. Through the supervisor: launch, health, engine info, streamed completion and chat, stop.
-tests="$build/tests/splleed_launch_tests"
+tests="$build/bin/splleed_launch_tests"
 if [ -x "$tests" ]; then
   SPLLEED_LLAMACPP_PYTHON="$venv/bin/python" SPLLEED_TINY_GGUF="$model" \
     "$tests" --gtest_filter='RealEngine.*'
