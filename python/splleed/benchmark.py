@@ -44,9 +44,9 @@ _RAMP_SHAPES = {"linear": "linear", "exponential": "exponential"}
 # or a progress snapshot can be.
 _POLL_S = 0.1
 
-# Request ids are "splleed-r<run number>[-w]-<index>" (load/runner.cpp): the run number counts
-# levels times trials in plan order, "-w" marks warm-up.
-_REQUEST_ID = re.compile(r"^splleed-r(\d+)(-w)?-\d+$")
+# Request ids are UUID-shaped "RRRRRRRR-000W-4000-8000-IIIIIIIIIIII" in hex (load/runner.hpp): the
+# run number counts levels times trials in plan order, W = 1 marks warm-up, I is the index.
+_REQUEST_ID = re.compile(r"^([0-9a-f]{8})-000([01])-4000-8000-[0-9a-f]{12}$")
 
 INTERRUPT_REASON = "interrupted by Ctrl-C"
 
@@ -662,7 +662,7 @@ class _Dispatcher:
         p = self.progress
         m = _REQUEST_ID.match(record.request_id)
         if m:
-            run_number, warm = int(m.group(1)), m.group(2) is not None
+            run_number, warm = int(m.group(1), 16), m.group(2) == "1"
             key = (run_number, warm)
             if key != self.phase_key:
                 self.phase_key = key

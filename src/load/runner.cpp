@@ -27,6 +27,14 @@ namespace splleed::load {
 
 namespace asio = boost::asio;
 
+std::string request_id_prefix(std::uint32_t run_number, bool warmup) {
+  return fmt::format("{:08x}-{:04x}-4000-8000-", run_number, warmup ? 1 : 0);
+}
+
+std::string request_id(std::uint32_t run_number, bool warmup, std::uint64_t index) {
+  return fmt::format("{}{:012x}", request_id_prefix(run_number, warmup), index);
+}
+
 std::vector<std::uint32_t> prompt_order(std::size_t n, std::uint64_t seed) {
   std::vector<std::uint32_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
@@ -442,7 +450,7 @@ class Worker {
     rec.warmup = plan.warmup;
     rec.ramp_up = plan.ramp_end && scheduled < *plan.ramp_end;
     rec.scheduled = scheduled;
-    rec.request_id = fmt::format("{}-{}", plan.id, rec.index);
+    rec.request_id = fmt::format("{}{:012x}", plan.id, rec.index);
     const std::int32_t max_tokens = ctx_.config.prompt_max_tokens.empty()
                                         ? ctx_.config.sampling.max_tokens
                                         : ctx_.config.prompt_max_tokens[rec.prompt_index];
@@ -856,7 +864,7 @@ BenchmarkResult Runner::run() {
                : fmt::format("{}{}: {} warm-up requests", run.label, trial_note(trial, trials),
                              load.warmup));
       PhasePlan warm;
-      warm.id = fmt::format("splleed-r{}-w", run_number);
+      warm.id = request_id_prefix(run_number, true);
       warm.warmup = true;
       const std::optional<std::size_t> warm_count =
           load.warmup_duration ? std::nullopt
@@ -894,7 +902,7 @@ BenchmarkResult Runner::run() {
     }
 
     PhasePlan measure;
-    measure.id = fmt::format("splleed-r{}", run_number);
+    measure.id = request_id_prefix(run_number, false);
     measure.index_base = issued;
     measure.session_base = warm_sessions;
     Nanos start = clock_.now();

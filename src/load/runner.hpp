@@ -84,6 +84,13 @@ ClientHealth assess_client_health(const Runner::PhaseOutput& phase,
                                   std::optional<double> requested_rate,
                                   std::optional<std::int32_t> max_concurrency = std::nullopt);
 
+// The X-Request-Id of a request, and its record's request_id: UUID-shaped (8-4-4-4-12 hex digits,
+// version 4 and variant bits set) because some servers reject anything else (llama-cpp-python
+// validates it as a UUID), yet readable: RRRRRRRR-000W-4000-8000-IIIIIIIIIIII holds the run number
+// (levels times trials in plan order), W = 1 for warm-up, and the request's index in its run.
+std::string request_id(std::uint32_t run_number, bool warmup, std::uint64_t index);
+std::string request_id_prefix(std::uint32_t run_number, bool warmup);  // all but the index
+
 // The order in which prompts are used: a seeded permutation of [0, n), cycled. Platform-independent
 // (the standard shuffle and distributions are implementation-defined, so this one is spelled out).
 std::vector<std::uint32_t> prompt_order(std::size_t n, std::uint64_t seed);
