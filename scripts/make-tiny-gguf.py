@@ -3,9 +3,20 @@
 
 The model is a real, loadable llama model (2 layers, 64-dim embeddings by default) whose output is
 gibberish; it exists so llama.cpp's llama-server and llama-cpp-python can be started and
-benchmarked on any CPU in seconds. The tokenizer is a byte-level BPE (GPT-2 style): 256 byte
-tokens, merges learnt here from a short built-in text, and three control tokens; the chat template
-is ChatML. Everything is derived from --seed, so the same arguments give the same bytes.
+benchmarked on any CPU in seconds. The tokenizer is a byte-level BPE (GPT-2 style): the 128 ASCII
+byte tokens, merges learnt here from a short built-in text, and three control tokens; the chat
+template is ChatML. Everything is derived from --seed, so the same arguments give the same bytes.
+
+The model is built so that a server streams exactly one visible piece per generated token and
+never stops before the requested length, which lets tests count tokens exactly from a stream:
+- the vocabulary has only the 128 ASCII byte tokens (prompts must be ASCII), so no token is a
+  fragment of a multi-byte character that decodes to nothing on its own;
+- the model never emits the control tokens (end of text, the ChatML markers) or the ASCII control
+  bytes: embedding dimension 0 is a large constant that the small random layers leave almost
+  untouched, so after the final norm it is about sqrt(n_embd) for every position, and the output
+  rows of those tokens weigh it by a large negative number. Their logits are then hundreds below
+  the others, whatever the sampler. Engines whose own options would do this (logit_bias,
+  min_tokens) do not all apply them (llama-cpp-python 0.3 ignores both while streaming).
 
 Needs the `gguf` package (pip install gguf), which brings numpy.
 
@@ -30,6 +41,8 @@ time. Explain quantum computing in simple terms. Hello, how are you today? The w
 """
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+STEADY = 50.0  # embedding dimension 0, for every token
+NEVER = 50.0   # output weight on dimension 0 of the tokens the model must never emit
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -105,7 +118,7 @@ def main():
 
     byte_map = bytes_to_unicode()
     merges = learn_merges(CORPUS, args.merges, byte_map)
-    tokens = [byte_map[b] for b in range(256)] + [a + b for a, b in merges]
+    tokens = [byte_map[b] for b in range(128)] + [a + b for a, b in merges]
     tokens = list(dict.fromkeys(tokens))  # a merge can recreate an existing string
     types = [gguf.TokenType.NORMAL] * len(tokens)
     first_special = len(tokens)
@@ -147,7 +160,10 @@ def main():
     def ones(n):
         return np.ones(n, dtype=np.float32)
 
-    w.add_tensor("token_embd.weight", rand(n_vocab, args.embd))
+    # Dimension 0 of every embedding is a constant the output layer reads (see the docstring).
+    embd = rand(n_vocab, args.embd)
+    embd[:, 0] = STEADY
+    w.add_tensor("token_embd.weight", embd)
     for i in range(args.layers):
         p = f"blk.{i}."
         w.add_tensor(p + "attn_norm.weight", ones(args.embd))
@@ -160,7 +176,12 @@ def main():
         w.add_tensor(p + "ffn_up.weight", rand(args.ff, args.embd))
         w.add_tensor(p + "ffn_down.weight", rand(args.embd, args.ff))
     w.add_tensor("output_norm.weight", ones(args.embd))
-    w.add_tensor("output.weight", rand(n_vocab, args.embd))
+    out = rand(n_vocab, args.embd)
+    out[:, 0] = 0.0
+    silent_bytes = [b for b in range(128) if b < 32 and b not in (9, 10) or b == 127]
+    for t in silent_bytes + list(range(first_special, n_vocab)):
+        out[t, 0] = -NEVER
+    w.add_tensor("output.weight", out)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

@@ -166,6 +166,7 @@ void build_llamacpp_python(const LaunchSpec& s, Args& a) {
   a.opt("--n_gpu_layers", o.n_gpu_layers);
   a.opt("--n_batch", o.n_batch);
   a.opt("--chat_format", o.chat_format);
+  a.value("--interrupt_requests", o.interrupt_requests ? "True" : "False");
 }
 
 }  // namespace
@@ -354,6 +355,7 @@ const std::vector<OptionDef>& options_for(Engine e) {
       int_opt("n-gpu-layers", &S::llamacpp_python, &LlamacppPythonOptions::n_gpu_layers),
       int_opt("n-batch", &S::llamacpp_python, &LlamacppPythonOptions::n_batch),
       string_opt("chat-format", &S::llamacpp_python, &LlamacppPythonOptions::chat_format),
+      bool_opt("interrupt-requests", &S::llamacpp_python, &LlamacppPythonOptions::interrupt_requests),
   };
   static const std::vector<OptionDef> none;
   switch (e) {

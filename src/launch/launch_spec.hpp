@@ -92,6 +92,10 @@ struct LlamacppPythonOptions {
   std::optional<int> n_gpu_layers;         // --n_gpu_layers
   std::optional<int> n_batch;              // --n_batch
   std::optional<std::string> chat_format;  // --chat_format
+  // --interrupt_requests: the server's default (True) cuts a running stream short, with [DONE]
+  // and no finish_reason, whenever another request arrives, so any concurrency above 1 would
+  // measure truncated generations. splleed passes False unless this is set.
+  bool interrupt_requests = false;
 };
 
 struct LaunchSpec {

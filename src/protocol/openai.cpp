@@ -207,7 +207,10 @@ simdjson::error_code OpenAiStreamParser::parse(std::string_view payload, Chunk& 
 EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos received,
                                           RequestRecord& rec) {
   if (finished_) return EventOutcome::done;
-  if (jsonutil::trim(payload) == "[DONE]") return finish(received, rec);
+  if (jsonutil::trim(payload) == "[DONE]") {
+    if (cut_short(rec)) return fail(RequestStatus::stream_error, kCutShort, received, rec);
+    return finish(received, rec);
+  }
   std::string_view body;
   if (!begin_event(payload, received, rec, body)) return EventOutcome::more;
 
@@ -241,8 +244,16 @@ EventOutcome OpenAiStreamParser::on_event(std::string_view payload, Nanos receiv
 }
 
 void OpenAiStreamParser::on_body_end(Nanos t, RequestRecord& rec) {
-  // A missing [DONE] is tolerated: not every server sends it.
+  // A missing [DONE] is tolerated: not every server sends it. A missing finish_reason is not.
+  if (!finished_ && cut_short(rec)) {
+    fail(RequestStatus::stream_error, kCutShort, t, rec);
+    return;
+  }
   end_body(t, rec, /*terminal_required=*/false, {});
+}
+
+bool OpenAiStreamParser::cut_short(const RequestRecord& rec) const noexcept {
+  return rec.status == RequestStatus::incomplete && well_formed_ > 0 && rec.finish_reason.empty();
 }
 
 // ---- adapter ---------------------------------------------------------------------------------

@@ -46,6 +46,13 @@ class OpenAiStreamParser final : public JsonEventParser {
 
  private:
   simdjson::error_code parse(std::string_view payload, Chunk& out);
+  // The stream is ending ([DONE] or the body's end) but no choice ever carried a finish_reason:
+  // the server stopped generating without saying why (llama-cpp-python does this when another
+  // request interrupts the running one). Such a reply is truncated, so it is a stream_error,
+  // never ok; counting it ok would inflate throughput with cut-off generations.
+  bool cut_short(const RequestRecord& rec) const noexcept;
+  static constexpr std::string_view kCutShort =
+      "the stream ended without a finish_reason: the server stopped this generation early";
 
   ChoiceShape shape_;
 };

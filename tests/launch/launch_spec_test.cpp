@@ -6,6 +6,7 @@
 namespace splleed::launch {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -126,7 +127,8 @@ TEST(LaunchSpec, LlamacppPython) {
   auto cmd = build_command(s, 8000);
   EXPECT_THAT(cmd.argv, ElementsAre("/venv/bin/python", "-m", "llama_cpp.server", "--model",
                                     "tiny.gguf", "--host", "127.0.0.1", "--port", "8000",
-                                    "--n_ctx", "2048", "--chat_format", "chatml"));
+                                    "--n_ctx", "2048", "--chat_format", "chatml",
+                                    "--interrupt_requests", "False"));
   EXPECT_EQ(cmd.health_path, "/v1/models");
 }
 
@@ -175,6 +177,10 @@ TEST(LaunchSpec, SetOptionFromText) {
   s.engine = Engine::llamacpp_python;
   set_option(s, "n_ctx", "512");
   EXPECT_EQ(s.llamacpp_python.n_ctx, 512);
+  set_option(s, "interrupt-requests", "true");
+  EXPECT_TRUE(s.llamacpp_python.interrupt_requests);
+  s.model = "m.gguf";
+  EXPECT_THAT(build_command(s, 1).argv, Contains("True"));
 }
 
 TEST(LaunchSpec, SetOptionErrorsNameTheKey) {

@@ -71,7 +71,7 @@ TEST(KeepText, OpenAiChatKeepsContentButNotReasoning) {
   parser->on_event(
       R"({"id":"c","choices":[{"index":0,"delta":{"reasoning_content":"hmm"},"finish_reason":null}]})",
       3, rec);
-  parser->on_event(ChatApi::chunk(q("lo \\\"you\\\"")), 4, rec);
+  parser->on_event(ChatApi::chunk(q("lo \\\"you\\\""), "", q("stop")), 4, rec);
   parser->on_event(ChatApi::chunk(q("ignored"), "", "null", 1), 5, rec);  // another choice
   parser->on_event("[DONE]", 6, rec);
   EXPECT_EQ(text, "Hello \"you\"");

@@ -117,10 +117,11 @@ TYPED_TEST(NoAllocTest, ReusedParserDoesNotAllocateForTheNextRequest) {
   second.tokens.reserve(64);
   second.response_id.reserve(64);
   const std::string chunk = TypeParam::chunk(q("next"));
+  const std::string last = TypeParam::chunk(q("next"), "", q("length"));
   g_allocations = 0;
   g_counting = true;
   parser->reset();
-  for (int i = 0; i < 32; ++i) parser->on_event(chunk, 3 + i, second);
+  for (int i = 0; i < 32; ++i) parser->on_event(i == 31 ? last : chunk, 3 + i, second);
   parser->on_body_end(100, second);
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0);

@@ -1,6 +1,7 @@
 // Behaviours common to the completions and chat stream parsers, run over both.
 #include <string>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "protocol/adapter.hpp"
@@ -30,7 +31,7 @@ TYPED_TEST(StreamParserTest, TokenEventsCarryTimesCountsAndBytes) {
   EXPECT_EQ(this->feed(TypeParam::opening(), 100), EventOutcome::more);
   EXPECT_EQ(this->feed(TypeParam::chunk(q("Hello")), 200), EventOutcome::more);
   EXPECT_EQ(this->feed(TypeParam::chunk(q(", world")), 350), EventOutcome::more);
-  EXPECT_EQ(this->feed(TypeParam::chunk(q("!")), 500), EventOutcome::more);
+  EXPECT_EQ(this->feed(TypeParam::chunk(q("!"), "", q("stop")), 500), EventOutcome::more);
   EXPECT_EQ(this->feed("[DONE]", 600), EventOutcome::done);
 
   const RequestRecord& r = this->rec;
@@ -64,11 +65,38 @@ TYPED_TEST(StreamParserTest, EmptyNullAndFinishOnlyChunksAreNotTokens) {
 }
 
 TYPED_TEST(StreamParserTest, DoneMatchesExactlyAfterTrimmingWhitespace) {
-  EXPECT_EQ(this->feed(TypeParam::chunk(q("[DONE]")), 1), EventOutcome::more);  // text, not the end
+  // Text, not the end.
+  EXPECT_EQ(this->feed(TypeParam::chunk(q("[DONE]"), "", q("stop")), 1), EventOutcome::more);
   EXPECT_EQ(this->rec.tokens.size(), 1u);
   EXPECT_EQ(this->feed(" \t[DONE]\r\n", 2), EventOutcome::done);
   EXPECT_EQ(this->rec.status, RequestStatus::ok);
   EXPECT_EQ(this->rec.end, 2);
+}
+
+// A reply that never said why it ended was cut short by the server (llama-cpp-python does this
+// when another request interrupts it): never ok, whether [DONE] or the body's end closes it.
+TYPED_TEST(StreamParserTest, AStreamWithoutAFinishReasonIsCutShort) {
+  this->feed(TypeParam::opening(), 1);
+  this->feed(TypeParam::chunk(q("a")), 2);
+  EXPECT_EQ(this->feed("[DONE]", 3), EventOutcome::done);
+  EXPECT_EQ(this->rec.status, RequestStatus::stream_error);
+  EXPECT_THAT(this->rec.error, ::testing::HasSubstr("without a finish_reason"));
+  EXPECT_EQ(this->rec.end, 3);
+  EXPECT_EQ(this->rec.tokens.size(), 1u);  // what arrived is kept
+
+  this->parser->reset();
+  RequestRecord no_done;
+  this->parser->on_event(TypeParam::chunk(q("a")), 10, no_done);
+  this->parser->on_body_end(11, no_done);
+  EXPECT_EQ(no_done.status, RequestStatus::stream_error);
+  EXPECT_EQ(no_done.end, 11);
+
+  this->parser->reset();
+  RequestRecord finished;
+  this->parser->on_event(TypeParam::chunk(q("a")), 20, finished);
+  this->parser->on_event(TypeParam::chunk(q(""), "", q("length")), 21, finished);
+  this->parser->on_body_end(22, finished);  // no [DONE]: still ok
+  EXPECT_EQ(finished.status, RequestStatus::ok);
 }
 
 TYPED_TEST(StreamParserTest, DoneWithTrailingBytesIsMalformed) {
@@ -281,7 +309,7 @@ TYPED_TEST(StreamParserTest, BodyEndWithNoEventsIsAProtocolError) {
 }
 
 TYPED_TEST(StreamParserTest, BodyEndAfterDoneChangesNothing) {
-  this->feed(TypeParam::chunk(q("a")), 1);
+  this->feed(TypeParam::chunk(q("a"), "", q("length")), 1);
   this->feed("[DONE]", 2);
   this->parser->on_body_end(9, this->rec);
   EXPECT_EQ(this->rec.status, RequestStatus::ok);
@@ -330,7 +358,8 @@ TYPED_TEST(StreamParserTest, WrongTypesInKnownFieldsAreIgnored) {
   EXPECT_FALSE(this->rec.usage.prompt_tokens.has_value());
   EXPECT_FALSE(this->rec.usage.completion_tokens.has_value());
   this->parser->on_body_end(2, this->rec);
-  EXPECT_EQ(this->rec.status, RequestStatus::ok);
+  // A finish_reason of the wrong type is no finish_reason: the reply counts as cut short.
+  EXPECT_EQ(this->rec.status, RequestStatus::stream_error);
 }
 
 TYPED_TEST(StreamParserTest, FieldOrderDoesNotMatter) {
@@ -349,7 +378,7 @@ TYPED_TEST(StreamParserTest, ResetStartsAFreshStream) {
   this->feed("[DONE]", 2);
   this->parser->reset();
   RequestRecord next;
-  EXPECT_EQ(this->parser->on_event(TypeParam::chunk(q("b"), usage_member(1)), 10, next),
+  EXPECT_EQ(this->parser->on_event(TypeParam::chunk(q("b"), usage_member(1), q("stop")), 10, next),
             EventOutcome::more);
   ASSERT_EQ(next.tokens.size(), 1u);
   EXPECT_EQ(next.tokens[0].tokens, 1u);  // nothing carried over from the previous stream
