@@ -3,6 +3,8 @@
 // 2 bad options or unusable target (nothing was sent), 130 interrupted (outputs still written).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <charconv>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -118,7 +120,7 @@ struct SimOptions {
   double jitter = 0, eos_probability = 0;
   std::int32_t max_running = 16, threads = 1;
   std::uint64_t seed = 0;
-  std::string model = "splleed-sim", host = "127.0.0.1", send_log;
+  std::string model = "splleed-sim", host = "127.0.0.1", send_log, profile_dir;
   std::uint16_t port = 8000;
   std::int64_t kv_tokens = 0;
   bool prefix_cache = false;
@@ -141,6 +143,7 @@ struct SimOptions {
     c.seed = seed;
     c.model = model;
     c.send_log_path = send_log;
+    c.profile_dir = profile_dir;
     c.record_send_log = !send_log.empty();
     c.kv_tokens = kv_tokens;
     c.prefix_cache = prefix_cache;
@@ -197,7 +200,30 @@ struct Plan {
   double search_tolerance = 0.05;
   std::int32_t saturation = 256;
   session::ObserveOptions observe;
+  session::ProfileOptions profile;
 };
+
+// "FROM:TO" or "FROM:" in seconds, 0 <= FROM < TO.
+bool parse_profile_window(const std::string& text, session::ProfileOptions& out, std::string* err) {
+  const auto colon = text.find(':');
+  auto number = [](std::string_view s, double& v) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size() && v >= 0 && v < 1e6;
+  };
+  double from = 0, to = 0;
+  const std::string_view sv(text);
+  const bool ok = colon != std::string::npos && number(sv.substr(0, colon), from) &&
+                  (colon + 1 == sv.size() || (number(sv.substr(colon + 1), to) && to > from));
+  if (!ok) {
+    *err = fmt::format("--profile-window must be FROM:TO or FROM: in seconds with FROM < TO "
+                       "(got '{}').", text);
+    return false;
+  }
+  out.window_from = static_cast<Nanos>(from * 1e9);
+  out.window_to = static_cast<Nanos>(to * 1e9);
+  return true;
+}
 
 int run_command(RunConfig config, const std::string& json_path, const std::string& csv_path,
                 bool use_sim, const SimOptions& sim_opts, double duration_s, const Plan& plan,
@@ -212,6 +238,7 @@ int run_command(RunConfig config, const std::string& json_path, const std::strin
   if (plan.observe.enabled) options.observe = plan.observe;
   options.managed_engine = std::move(managed);
   options.capture_gpus = plan.observe.gpu;
+  options.profile = plan.profile;
   session::Session session(std::move(options), clock);
   BenchmarkResult result;
   {
@@ -393,6 +420,18 @@ int main(int argc, char** argv) {
   std::string gpu_metrics_url;
   run->add_option("--gpu-metrics-url", gpu_metrics_url,
                   "Read GPU telemetry from this DCGM exporter endpoint instead of local NVML");
+  bool profile = false;
+  std::string profile_dir;
+  run->add_flag("--profile", profile,
+                "Run the engine's own profiler (vLLM, SGLang, the simulator) around each "
+                "measurement phase; the results say where the trace went");
+  std::string profile_window;
+  run->add_option("--profile-window", profile_window,
+                  "With --profile: profile only FROM:TO seconds after each measurement phase "
+                  "starts (e.g. 10:15; 10: runs to the phase's end)");
+  run->add_option("--profile-dir", profile_dir,
+                  "Folder the engine writes its profile trace to (default with --launch: the "
+                  "engine log folder's profile/; with --sim: the --json folder's profile/)");
   run->add_option("--json", json_path, "Write the lossless JSON result here");
   run->add_option("--csv", csv_path, "Write summary CSV here (and per-request NAME.requests.csv)");
   add_sim_model_options(*run, sim_opts, "sim-");
@@ -409,6 +448,8 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--model", serve_opts.model, "Model name served")->capture_default_str();
   sim_cmd->add_option("--seed", serve_opts.seed, "Seed for jitter and token text")->capture_default_str();
   sim_cmd->add_option("--threads", serve_opts.threads, "Server threads")->capture_default_str();
+  sim_cmd->add_option("--profile-dir", serve_opts.profile_dir,
+                      "Folder POST /start_profile writes to when the request names none");
   sim_cmd->add_option("--send-log", serve_opts.send_log,
                       "Write each event's write time (monotonic ns) per request id to this file");
   add_sim_model_options(*sim_cmd, serve_opts, "");
@@ -524,6 +565,24 @@ int main(int argc, char** argv) {
             session::ObserveOptions{!no_scrape, metrics_url,
                                     static_cast<Nanos>(scrape_interval_s * 1e9), !no_gpu,
                                     gpu_metrics_url}};
+  if (!profile && (!profile_dir.empty() || !profile_window.empty())) {
+    std::cerr << "splleed: " << (profile_dir.empty() ? "--profile-window" : "--profile-dir")
+              << " needs --profile.\n";
+    return 2;
+  }
+  if (!profile_window.empty()) {
+    std::string err;
+    if (!parse_profile_window(profile_window, plan.profile, &err)) {
+      std::cerr << "splleed: " << err << "\n";
+      return 2;
+    }
+  }
+  plan.profile.enabled = profile;
+  plan.profile.output_dir = profile_dir;
+  if (profile && profile_dir.empty() && use_sim && !json_path.empty()) {
+    plan.profile.output_dir =
+        (std::filesystem::path(json_path).parent_path() / "profile").string();
+  }
   return run_command(std::move(config), json_path, csv_path, use_sim, sim_opts, duration_s, plan,
                      std::move(managed));
 }

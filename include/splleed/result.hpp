@@ -112,6 +112,19 @@ struct EngineRunSummary {
   std::optional<double> ttft_gap_mean_ms;
 };
 
+// The engine's own profiler around a run's measurement phase (--profile). Times are absolute, on
+// the run's monotonic clock; a step that failed leaves its time unset and says why in `error`.
+struct ProfileWindow {
+  std::optional<Nanos> start_requested;  // POST /start_profile sent
+  std::optional<Nanos> started;          // ... and answered: the engine profiles from here at most
+  std::optional<Nanos> stop_requested;   // POST /stop_profile sent
+  std::optional<Nanos> stopped;          // ... and answered (the trace is written by then)
+  std::string trace_location;            // the folder the engine was told, or how to find it
+  std::string error;                     // empty when both calls succeeded
+  // Measured requests dispatched while the profiler ran (started .. stop_requested).
+  std::int64_t requests_inside = 0;
+};
+
 struct RunResult {
   std::string label;          // e.g. "concurrency=4"
   LoadMode mode = LoadMode::concurrency;
@@ -123,6 +136,7 @@ struct RunResult {
   ClientHealth client_health;
   std::vector<WhyFinding> why;          // when engine metrics were scraped
   std::optional<EngineRunSummary> engine;  // when engine metrics were scraped
+  std::optional<ProfileWindow> profile;    // with --profile
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 

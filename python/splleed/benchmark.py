@@ -221,6 +221,9 @@ class Benchmark:
         scrape_interval_s: float = 1.0,
         gpu_telemetry: bool = True,
         gpu_metrics_url: Optional[str] = None,
+        profile: bool = False,
+        profile_dir: Optional[str] = None,
+        profile_window: Optional[Tuple[float, Optional[float]]] = None,
     ) -> None:
         # Backend (managed mode: the engine to start).
         if launch is not None:
@@ -397,13 +400,42 @@ class Benchmark:
         for name, url in (("metrics_url", metrics_url), ("gpu_metrics_url", gpu_metrics_url)):
             if url is not None and (not isinstance(url, str) or not url):
                 raise ConfigError(f"{name} must be a URL such as 'http://host:port/metrics'.", name)
+        # The engine's own profiler around each measurement phase, as the CLI's --profile and
+        # --profile-dir (with the embedded simulator the folder defaults to output_file's
+        # folder's profile/).
+        if not isinstance(profile, bool):
+            raise ConfigError("profile must be True or False.", "profile")
+        if profile_dir is not None and (not isinstance(profile_dir, str) or not profile_dir):
+            raise ConfigError("profile_dir must be a folder path.", "profile_dir")
+        if profile_dir is not None and not profile:
+            raise ConfigError("profile_dir needs profile=True.", "profile_dir")
+        window = (0.0, 0.0)
+        if profile_window is not None:
+            if not profile:
+                raise ConfigError("profile_window needs profile=True.", "profile_window")
+            ok = isinstance(profile_window, (tuple, list)) and len(profile_window) == 2
+            if ok:
+                lo, hi = profile_window
+                num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                ok = num(lo) and lo >= 0 and (hi is None or (num(hi) and hi > lo))
+            if not ok:
+                raise ConfigError("profile_window must be (from_s, to_s) or (from_s, None) "
+                                  "with 0 <= from_s < to_s.", "profile_window")
+            window = (float(lo), float(hi or 0.0))
+        if profile and profile_dir is None and isinstance(backend, SimBackend) and output_file:
+            profile_dir = os.path.join(os.path.dirname(os.path.abspath(output_file)), "profile")
         self._observe_json: Optional[str] = None
-        if scrape_metrics:
+        if scrape_metrics or profile:
             self._observe_json = json.dumps({
+                "scrape": scrape_metrics,
                 "metrics_url": metrics_url or "",
                 "interval_s": float(scrape_interval_s),
                 "gpu": gpu_telemetry,
                 "gpu_metrics_url": gpu_metrics_url or "",
+                "profile": profile,
+                "profile_dir": profile_dir or "",
+                "profile_from_s": window[0],
+                "profile_to_s": window[1],
             })
 
         self._launch_json: Optional[str] = None

@@ -332,7 +332,18 @@ class Run {
     o.config = config_from_json_text(config_json, api_key);
     if (sim_json) o.embedded_sim = sim_from_json_text(*sim_json);
     if (launch_json) o.managed_engine = launch_from_json_text(*launch_json);
-    if (observe_json) o.observe = observe_from_json_text(*observe_json);
+    if (observe_json) {
+      // Also carries "scrape" (false: profile only) and the engine profiler's "profile",
+      // "profile_dir" (Benchmark(profile=..., profile_dir=...)).
+      const auto j = nlohmann::json::parse(*observe_json, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.value("scrape", true)) o.observe = observe_from_json_text(*observe_json);
+      if (j.is_object()) {
+        o.profile.enabled = j.value("profile", false);
+        o.profile.output_dir = j.value("profile_dir", std::string());
+        o.profile.window_from = static_cast<Nanos>(j.value("profile_from_s", 0.0) * 1e9);
+        o.profile.window_to = static_cast<Nanos>(j.value("profile_to_s", 0.0) * 1e9);
+      }
+    }
     o.log = [this](const std::string& line) { push(line); };
     o.on_record = [this](const RequestRecord& r) { push(r); };
     return o;

@@ -901,6 +901,7 @@ BenchmarkResult Runner::run() {
       }
     }
 
+    if (hooks_.before) hooks_.before(run);
     PhasePlan measure;
     measure.id = request_id_prefix(run_number, false);
     measure.index_base = issued;
@@ -977,6 +978,7 @@ BenchmarkResult Runner::run() {
         assess_client_health(phase_out, records, run.request_rate, load.max_concurrency);
     for (auto& r : records) run.requests.push_back(std::move(r));
     run.summary = metrics::summarize(run.requests, steady_start, window_end, config_.stats);
+    if (hooks_.after) hooks_.after(run);
     result.runs.push_back(std::move(run));
   }
   if (stop_requested_) {

@@ -28,6 +28,15 @@ struct TargetError : std::runtime_error {
 
 struct PhasePlan;
 
+// Called on the thread that runs the benchmark, between phases (never during one), so they may
+// block: the next phase waits for them. `before` runs after a level's warm-up, just before its
+// measurement phase is planned; `after` gets the finished run, just before the next level starts
+// (also when the run was stopped mid-phase).
+struct MeasurementHooks {
+  std::function<void(const RunResult& run)> before;
+  std::function<void(RunResult& run)> after;
+};
+
 // Receives each sent request's record as it finishes (warm-up ones too: see record.warmup), on the
 // worker thread that ran it, before the next request on that worker starts. Must be thread-safe
 // and quick (copy and hand off); it is never called per token.
@@ -55,6 +64,7 @@ class Runner {
 
   // Set before run().
   void set_record_sink(RecordSink sink) { record_sink_ = std::move(sink); }
+  void set_measurement_hooks(MeasurementHooks hooks) { hooks_ = std::move(hooks); }
 
   // What one phase produced: its records and the client's own health figures.
   struct PhaseOutput {
@@ -71,6 +81,7 @@ class Runner {
   const Clock& clock_;
   std::function<void(const std::string&)> log_;
   RecordSink record_sink_;
+  MeasurementHooks hooks_;
   std::atomic<bool> stop_requested_{false};
   std::mutex stop_mutex_;
   std::string stop_reason_;

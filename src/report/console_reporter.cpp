@@ -139,6 +139,16 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
     out << fmt::format("  why, {} ({}):\n", w.group, w.requests);
     for (const std::string& s : w.sentences) out << "    " << s << '\n';
   }
+  if (run.profile) {
+    const ProfileWindow& p = *run.profile;
+    if (p.started && p.stopped) {
+      out << fmt::format("  engine profile: {:.1f} s, {} measured requests sent inside; trace: {}\n",
+                         static_cast<double>(*p.stopped - *p.started) / 1e9, p.requests_inside,
+                         p.trace_location);
+    } else {
+      out << "  engine profile: failed: " << p.error << '\n';
+    }
+  }
 }
 
 void write_engine(const EngineObservation& e, std::ostream& out) {

@@ -360,6 +360,18 @@ ordered_json why_json(const std::vector<WhyFinding>& why) {
   return out;
 }
 
+ordered_json profile_json(const ProfileWindow& w, Nanos origin) {
+  ordered_json out;
+  out["start_requested_ns"] = relative(w.start_requested, origin);
+  out["started_ns"] = relative(w.started, origin);
+  out["stop_requested_ns"] = relative(w.stop_requested, origin);
+  out["stopped_ns"] = relative(w.stopped, origin);
+  out["trace_location"] = w.trace_location;
+  out["requests_inside"] = w.requests_inside;
+  out["error"] = w.error;
+  return out;
+}
+
 ordered_json engine_run_json(const EngineRunSummary& e, Nanos origin) {
   ordered_json out;
   out["window_start_ns"] = e.window_start - origin;
@@ -459,6 +471,7 @@ ordered_json build(const BenchmarkResult& result) {
     r["client_health"] = health_json(run.client_health);
     if (!run.why.empty()) r["why"] = why_json(run.why);
     if (run.engine) r["engine"] = engine_run_json(*run.engine, origin);
+    if (run.profile) r["profile"] = profile_json(*run.profile, origin);
     ordered_json requests = ordered_json::array();
     for (const RequestRecord& rec : run.requests) requests.push_back(request_json(rec, origin));
     r["requests"] = std::move(requests);
@@ -1055,6 +1068,18 @@ BenchmarkResult from_json(const nlohmann::json& j) {
         run.why.push_back({w.string("group"), w.integer<std::int64_t>("requests"),
                            strings_from(w, "sentences")});
       }
+    }
+    if (n.has("profile")) {
+      const Node p = n.object("profile");
+      ProfileWindow w;
+      w.start_requested = absolute(p, "start_requested_ns", origin);
+      w.started = absolute(p, "started_ns", origin);
+      w.stop_requested = absolute(p, "stop_requested_ns", origin);
+      w.stopped = absolute(p, "stopped_ns", origin);
+      w.trace_location = p.string("trace_location");
+      w.requests_inside = p.integer<std::int64_t>("requests_inside");
+      w.error = p.string("error");
+      run.profile = std::move(w);
     }
     if (n.has("engine")) {
       const Node e = n.object("engine");

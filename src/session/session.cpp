@@ -2,8 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "metrics/trials.hpp"
@@ -32,6 +39,109 @@ std::unique_ptr<launch::EngineProcess> start_engine(const ManagedEngine& m,
                                    e.what()));
   }
 }
+
+// The trace folder for a profile written on this machine: absolute, created.
+std::string make_profile_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(dir, ec);
+  if (!ec) std::filesystem::create_directories(abs, ec);
+  if (ec) {
+    throw SessionError(
+        fmt::format("cannot create the profile folder {}: {}.", dir.string(), ec.message()));
+  }
+  return abs.string();
+}
+
+constexpr std::string_view kNoProfiler =
+    "--profile needs an engine with a profiler endpoint (vLLM, SGLang or splleed's simulator); "
+    "{} has none.";
+
+// --profile with a launched engine: the trace folder defaults to <log dir>/profile, and vLLM is
+// told it through --profiler-config unless the engine arguments already configure its profiler.
+void prepare_launched_profile(ManagedEngine& m, ProfileOptions& p) {
+  using launch::Engine;
+  const Engine e = m.spec.engine;
+  if (e != Engine::vllm && e != Engine::sglang && e != Engine::sim) {
+    throw SessionError(fmt::format(fmt::runtime(kNoProfiler), launch::to_string(e)));
+  }
+  p.output_dir = make_profile_dir(p.output_dir.empty() ? m.log_dir / "profile"
+                                                       : std::filesystem::path(p.output_dir));
+  p.engine_takes_output_dir = true;
+  if (e != Engine::vllm) return;  // SGLang and the simulator take output_dir in the request
+  auto& args = m.spec.extra_args;
+  const bool configured = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a.starts_with("--profiler-config");
+  });
+  if (configured) {
+    p.engine_takes_output_dir = false;  // the user's own profiler settings decide
+    return;
+  }
+  args.push_back("--profiler-config");
+  args.push_back(
+      nlohmann::json{{"profiler", "torch"}, {"torch_profiler_dir", p.output_dir}}.dump());
+}
+
+// Runs the profiler over a measurement phase: at once and to its end, or (with a window) on its
+// own thread from `from` to `to` after the phase began, so that the phase itself never waits.
+class ProfileTimer {
+ public:
+  ~ProfileTimer() { cancel(); }
+
+  void begin(EngineProfiler& profiler, Nanos from, Nanos to,
+             std::function<void(const ProfileWindow&)> on_start) {
+    window_ = {};
+    if (from == 0 && to == 0) {
+      window_ = profiler.start();
+      on_start(window_);
+      return;
+    }
+    phase_over_ = false;
+    thread_ = std::thread([this, &profiler, from, to, on_start = std::move(on_start)] {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::unique_lock lock(mu_);
+      if (cv_.wait_until(lock, t0 + std::chrono::nanoseconds(from), [this] { return phase_over_; }))
+        return;  // the phase ended before the window began
+      lock.unlock();
+      ProfileWindow w = profiler.start();
+      on_start(w);
+      lock.lock();
+      window_ = w;
+      if (!window_.started || to == 0) return;
+      if (cv_.wait_until(lock, t0 + std::chrono::nanoseconds(to), [this] { return phase_over_; }))
+        return;  // end() stops it
+      lock.unlock();
+      profiler.stop(w);
+      lock.lock();
+      window_ = w;
+    });
+  }
+
+  // After the phase: stops a profiler still running and returns the window.
+  ProfileWindow end(EngineProfiler& profiler) {
+    cancel();
+    if (window_.started && !window_.stop_requested) profiler.stop(window_);
+    if (!window_.start_requested && window_.error.empty()) {
+      window_.error = "the measurement phase ended before the profile window began";
+    }
+    return std::exchange(window_, {});
+  }
+
+ private:
+  void cancel() {
+    {
+      std::lock_guard lock(mu_);
+      phase_over_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool phase_over_ = false;  // guarded by mu_
+  ProfileWindow window_;     // guarded by mu_ while the thread runs
+  std::thread thread_;
+};
 
 std::string indented(const std::string& text) {
   std::string out = "  ";
@@ -96,16 +206,26 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
     if (config.prompts.empty()) config.prompts = default_sim_prompts();
     options_.log(fmt::format("simulated engine on {}", config.target.base_url));
   }
+  ProfileOptions profile = options_.profile;
+  if (profile.enabled && sim_server) {
+    if (profile.output_dir.empty()) {
+      throw SessionError("--profile with the embedded simulator needs --profile-dir (or --json, "
+                         "whose folder then gets profile/).");
+    }
+    profile.output_dir = make_profile_dir(profile.output_dir);
+    profile.engine_takes_output_dir = true;
+  }
   std::optional<launch::Engine> engine_hint =
       sim_server ? std::optional(launch::Engine::sim) : engine_for_api(config.target.api);
   std::atomic<bool> engine_died{false};  // outlives `engine`, whose death callback sets it
   std::unique_ptr<launch::EngineProcess> engine;
   if (options_.managed_engine) {
-    const ManagedEngine& m = *options_.managed_engine;
+    ManagedEngine m = *options_.managed_engine;
     if (sim_server) throw SessionError("an embedded simulator and a launched engine exclude each other.");
     if (!config.target.base_url.empty())
       throw SessionError("a launched engine and a target URL exclude each other.");
     engine_hint = m.spec.engine;
+    if (profile.enabled) prepare_launched_profile(m, profile);
     if (m.spec.engine == launch::Engine::sim && config.prompts.empty())
       config.prompts = default_sim_prompts();
     // Everything but the URL is checked before an engine that may take minutes to load starts.
@@ -155,6 +275,15 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
   // Read before any load, so the requests the info takes never overlap a measurement.
   EngineIdentity identity = capture_engine_identity(config.target.base_url, engine_hint);
   if (sim_server && identity.version.empty()) identity.version = kVersion;
+  if (profile.enabled && !engine && !sim_server) {
+    // Connect mode: refuse engines known to have no profiler; only SGLang and the simulator are
+    // known to write where output_dir says (vLLM's folder is fixed when it starts).
+    const std::string& e = identity.engine;
+    if (!e.empty() && e != "vllm" && e != "sglang" && e != "sim") {
+      throw SessionError(fmt::format(fmt::runtime(kNoProfiler), e));
+    }
+    profile.engine_takes_output_dir = !profile.output_dir.empty() && (e == "sglang" || e == "sim");
+  }
   Environment machine = capture_host_environment();
   if (options_.capture_gpus) capture_gpus(machine);
 
@@ -169,6 +298,37 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
     }
     observer->start();
   }
+  std::optional<EngineProfiler> profiler;
+  if (profile.enabled) profiler.emplace(profile, config.target, clock_);
+  ProfileTimer profile_timer;
+  load::MeasurementHooks profile_hooks;
+  if (profiler) {
+    profile_hooks.before = [&](const RunResult& run) {
+      profile_timer.begin(*profiler, profile.window_from, profile.window_to,
+                          [this, label = run.label](const ProfileWindow& w) {
+                            if (!w.error.empty()) {
+                              options_.log(fmt::format(
+                                  "{}: the engine's profiler did not start: {}", label, w.error));
+                            }
+                          });
+    };
+    profile_hooks.after = [&](RunResult& run) {
+      ProfileWindow w = profile_timer.end(*profiler);
+      if (w.stopped) {
+        options_.log(fmt::format("{}: profile trace: {}", run.label, w.trace_location));
+      } else if (w.started) {
+        options_.log(fmt::format("{}: the engine's profiler did not stop: {}", run.label, w.error));
+      }
+      if (w.started) {
+        const Nanos until = w.stop_requested.value_or(clock_.now());
+        for (const RequestRecord& r : run.requests) {
+          if (!r.warmup && r.dispatched && *r.dispatched >= *w.started && *r.dispatched <= until)
+            ++w.requests_inside;
+        }
+      }
+      run.profile = std::move(w);
+    };
+  }
   RunConfig planned = config;
   while (next(planned, result.runs)) {
     if (auto err = validate(planned); !err.empty()) {
@@ -181,6 +341,7 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
     }
     load::Runner runner(planned, clock_, options_.log);
     if (options_.on_record) runner.set_record_sink(options_.on_record);
+    if (profiler) runner.set_measurement_hooks(profile_hooks);
     {
       std::lock_guard lock(mutex_);
       runner_ = &runner;

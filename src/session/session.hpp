@@ -15,6 +15,7 @@
 #include "launch/supervisor.hpp"
 #include "load/runner.hpp"
 #include "session/engine_metrics.hpp"
+#include "session/engine_profiler.hpp"
 #include "sim/sim_server.hpp"
 #include "splleed/clock.hpp"
 #include "splleed/config.hpp"
@@ -57,6 +58,10 @@ struct SessionOptions {
   std::optional<ManagedEngine> managed_engine;
   // Record the machine's GPUs (NVML, else nvidia-smi) in the environment.
   bool capture_gpus = true;
+  // Run the engine's own profiler around each measurement phase (vLLM, SGLang, the simulator).
+  // With a launched engine an empty output_dir means <log_dir>/profile; the embedded simulator
+  // needs one. An engine known to have no profiler endpoint is refused before any load.
+  ProfileOptions profile;
 };
 
 // Plans a sequence of runs (sweeps, searches): given the runs so far, fills `next` (a copy of the

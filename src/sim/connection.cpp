@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sim/metrics.hpp"
+#include "sim/profiler.hpp"
 #include "sim/server.hpp"
 
 namespace splleed::sim {
@@ -352,6 +353,12 @@ void Connection::handle(http::request<http::string_body>& req) {
     if (req.method() != http::verb::get) return method_not_allowed();
     write_response(http::status::ok, shard_.exporter ? shard_.exporter->render_gpu() : std::string(),
                    "text/plain; version=0.0.4; charset=utf-8", nullptr);
+    end_response();
+  } else if (target == "/start_profile" || target == "/stop_profile") {
+    if (req.method() != http::verb::post) return method_not_allowed();
+    auto [status, body] = target == "/start_profile" ? shard_.profiler->start(req.body())
+                                                     : shard_.profiler->stop();
+    write_response(static_cast<http::status>(status), std::move(body), "text/plain", nullptr);
     end_response();
   } else if (target == "/v1/completions" || target == "/v1/chat/completions") {
     if (req.method() != http::verb::post) return method_not_allowed();

@@ -29,6 +29,7 @@ namespace splleed::sim {
 class Connection;
 class Generation;
 class MetricsExporter;
+class SimProfiler;
 
 struct Shard {
   Shard(const SimConfig& config, const Clock& clock, std::size_t index);
@@ -51,6 +52,7 @@ struct Shard {
   fmt::memory_buffer frame;        // ... and its HTTP chunk (reused)
   std::string step_text;           // the text of the tokens of one event (reused)
   MetricsExporter* exporter = nullptr;  // renders GET /metrics over every replica
+  SimProfiler* profiler = nullptr;      // POST /start_profile, /stop_profile (every replica)
   std::string model_json;          // config.model, JSON-escaped
   std::list<Connection*> connections;
   std::uint64_t next_request = 0;  // numbers generation requests: ids and per-request seeds

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "sim/metrics.hpp"
+#include "sim/profiler.hpp"
 #include "sim/server.hpp"
 
 namespace splleed::sim {
@@ -96,6 +97,8 @@ class SimServer::Impl {
                       config_.model, config_.kv_tokens, config_.spec_tokens, std::move(replicas),
                       config_.max_running);
     for (auto& shard : shards_) shard->exporter = &*exporter_;
+    profiler_.emplace(config_.profile_dir, [this] { return stats(); }, clock_);
+    for (auto& shard : shards_) shard->profiler = &*profiler_;
   }
 
   ~Impl() {
@@ -285,6 +288,7 @@ class SimServer::Impl {
   const Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::optional<MetricsExporter> exporter_;
+  std::optional<SimProfiler> profiler_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<asio::steady_timer> retry_timer_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;

@@ -43,6 +43,8 @@ struct SimConfig {
   std::uint64_t seed = 0;              // drives jitter, token text and EOS draws
   std::string model = "splleed-sim";   // the one model served
   std::string send_log_path;           // when set, the send log is written there at stop()
+  // Where POST /start_profile writes when its body names no output_dir (sim/profiler.hpp).
+  std::string profile_dir;
   // Each thread runs an independent engine replica (its own max_running slots, queue and decode
   // loop), like data-parallel replicas behind one port; connections are dealt to replicas round
   // robin. One thread serves well over 50,000 token events per second.

@@ -88,6 +88,9 @@ TEST(Cli, InvalidValuesAreRejectedBeforeAnythingIsSent) {
        "--extra-body is not valid JSON"},
       {{"run", "--base-url", "ftp://127.0.0.1:9", "--prompt", "x"}, "ftp"},
       {{"run", "--sim", "--base-url", "http://127.0.0.1:9"}, "exclude each other"},
+      {{"run", "--sim", "--profile-dir", "/tmp/x"}, "--profile-dir needs --profile"},
+      {{"run", "--sim", "--profile", "--profile-window", "5:2"}, "--profile-window must be"},
+      {{"run", "--sim", "--profile", "--profile-window", "x"}, "--profile-window must be"},
   };
   for (const auto& c : cases) {
     auto o = run_cli(c.args);
@@ -120,6 +123,24 @@ TEST(Cli, EmbeddedBenchmarkWritesTablesJsonAndCsv) {
   EXPECT_EQ(j["config"]["target"]["model"], "splleed-sim");
   EXPECT_TRUE(std::filesystem::exists(csv));
   EXPECT_TRUE(std::filesystem::exists(temp_path("sim.requests.csv")));
+}
+
+TEST(Cli, ProfileWithTheSimulatorWritesATraceBesideTheJson) {
+  const auto json = temp_path("profiled.json");
+  const auto folder = std::filesystem::path(json).parent_path() / "profile";
+  std::filesystem::remove_all(folder);
+  auto o = run_cli(with({"run", "--sim", "--concurrency", "2", "--num-requests", "4",
+                         "--max-tokens", "4", "--profile", "--json", json},
+                        kFastSim));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("engine profile: "), std::string::npos) << o.out;
+  EXPECT_NE(o.err.find("profile trace: " + folder.string()), std::string::npos) << o.err;
+  const auto j = nlohmann::json::parse(std::ifstream(json));
+  const auto& p = j["runs"][0]["profile"];
+  EXPECT_EQ(p["error"], "");
+  EXPECT_EQ(p["trace_location"], folder.string());
+  EXPECT_LE(p["started_ns"].get<std::int64_t>(), j["runs"][0]["requests"][2]["dispatched_ns"].get<std::int64_t>());
+  EXPECT_FALSE(std::filesystem::is_empty(folder));
 }
 
 TEST(Cli, ApiKeyNeverReachesOutputs) {

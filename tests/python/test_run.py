@@ -340,3 +340,33 @@ def test_scraping_can_be_turned_off_and_its_options_are_checked(fast_sim):
     with pytest.raises(splleed.ConfigError) as e:
         Benchmark(fast_sim, prompts=["hi"], gpu_metrics_url="")
     assert e.value.field == "gpu_metrics_url"
+
+
+def test_profile_runs_the_engines_profiler_around_each_measurement(tmp_path):
+    sim = splleed.SimBackend(ttft_ms=1, itl_ms=0.5)
+    res = Benchmark(sim, prompts=["hi"], concurrency=[1, 2], runs=3, warmup=1,
+                    sampling=SamplingParams(max_tokens=4, ignore_eos=True), scrape_metrics=False,
+                    profile=True, profile_dir=str(tmp_path / "trace")).run_sync()
+    runs = res.to_dict()["runs"]
+    assert len(runs) == 2
+    for run in runs:
+        p = run["profile"]
+        assert p["error"] == ""
+        assert p["trace_location"] == str(tmp_path / "trace")
+        measured = [r for r in run["requests"] if not r["warmup"]]
+        assert p["started_ns"] <= min(r["dispatched_ns"] for r in measured)
+        assert p["stop_requested_ns"] >= max(r["end_ns"] for r in measured)
+    assert len(list((tmp_path / "trace").iterdir())) == 2
+
+
+def test_profile_options_are_checked(fast_sim):
+    with pytest.raises(splleed.ConfigError) as e:
+        Benchmark(fast_sim, prompts=["hi"], profile_dir="/tmp/x")
+    assert e.value.field == "profile_dir"
+    with pytest.raises(splleed.ConfigError) as e:
+        Benchmark(fast_sim, prompts=["hi"], profile="yes")
+    assert e.value.field == "profile"
+    for bad in [(2, 1), (-1, None), "0:1", (0,)]:
+        with pytest.raises(splleed.ConfigError) as e:
+            Benchmark(fast_sim, prompts=["hi"], profile=True, profile_window=bad)
+        assert e.value.field == "profile_window"

@@ -447,6 +447,47 @@ TEST(JsonRoundTrip, EngineRunSummarySurvivesAndIsOmittedWhenAbsent) {
   EXPECT_NE(console.str().find("client TTFT mean minus the engine's: -0.75 ms"), std::string::npos);
 }
 
+TEST(JsonRoundTrip, ProfileWindowSurvivesAndIsOmittedWhenAbsent) {
+  BenchmarkResult a = rich_result();
+  const Nanos o = a.clock.monotonic_origin_ns;
+  ProfileWindow ok;
+  ok.start_requested = o + 1 * kNanosPerMilli;
+  ok.started = o + 3 * kNanosPerMilli;
+  ok.stop_requested = o + 2 * kNanosPerSecond;
+  ok.stopped = o + 5 * kNanosPerSecond;
+  ok.trace_location = "/results/profile";
+  ok.requests_inside = 12;
+  a.runs[0].profile = ok;
+  ProfileWindow refused;
+  refused.start_requested = o + 7;
+  refused.trace_location = "where the engine's own settings put it";
+  refused.error = "POST /start_profile answered HTTP 404";
+  a.runs[1].profile = refused;
+  const json once = to_json(a);
+  EXPECT_EQ(once["runs"][0]["profile"]["started_ns"], 3 * kNanosPerMilli);
+  EXPECT_EQ(once["runs"][0]["profile"]["error"], "");
+  EXPECT_TRUE(once["runs"][1]["profile"]["started_ns"].is_null());
+  const BenchmarkResult b = from_json(once);
+  ASSERT_TRUE(b.runs[0].profile && b.runs[1].profile);
+  EXPECT_EQ(b.runs[0].profile->started, ok.started);
+  EXPECT_EQ(b.runs[0].profile->stopped, ok.stopped);
+  EXPECT_EQ(b.runs[0].profile->trace_location, ok.trace_location);
+  EXPECT_EQ(b.runs[0].profile->requests_inside, 12);
+  EXPECT_EQ(b.runs[1].profile->start_requested, refused.start_requested);
+  EXPECT_FALSE(b.runs[1].profile->stopped);
+  EXPECT_EQ(b.runs[1].profile->error, refused.error);
+  EXPECT_EQ(to_json(b), once);
+  for (std::size_t i = 2; i < a.runs.size(); ++i) EXPECT_FALSE(once["runs"][i].contains("profile"));
+
+  std::ostringstream console;
+  write_console(a, console);
+  EXPECT_NE(console.str().find("engine profile: 5.0 s, 12 measured requests sent inside; trace: "
+                               "/results/profile"),
+            std::string::npos);
+  EXPECT_NE(console.str().find("engine profile: failed: POST /start_profile answered HTTP 404"),
+            std::string::npos);
+}
+
 TEST(JsonRoundTrip, ServerTimingsNullOrMissingFieldsReadAsAbsent) {
   json j = to_json(rich_result());
   j["runs"][0]["requests"][0]["server_timings"] = {{"prompt_ms", nullptr}, {"prompt_n", 5}};
