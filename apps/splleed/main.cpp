@@ -441,7 +441,7 @@ int main(int argc, char** argv) {
   cli::add_workload_options(*run, workload_cli);
 
   // ---- sim ----
-  auto* sim_cmd = app.add_subcommand("sim", "Serve the simulated engine (OpenAI-compatible)");
+  auto* sim_cmd = app.add_subcommand("sim", "Serve the simulated engine (OpenAI-compatible and the TGI, SGLang, llama.cpp, Ollama and Triton native APIs)");
   SimOptions serve_opts;
   sim_cmd->add_option("--host", serve_opts.host, "Address to listen on")->capture_default_str();
   sim_cmd->add_option("--port", serve_opts.port, "Port (0: any free port)")->capture_default_str();

@@ -204,6 +204,8 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
       throw SessionError(fmt::format("cannot start the simulated engine: {}", e.what()));
     }
     if (config.prompts.empty()) config.prompts = default_sim_prompts();
+    // Triton's paths name the model: the simulator's, unless given.
+    if (config.target.api == Api::triton && config.target.model.empty()) config.target.model = sc.model;
     options_.log(fmt::format("simulated engine on {}", config.target.base_url));
   }
   ProfileOptions profile = options_.profile;

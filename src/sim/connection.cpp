@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -5,7 +6,9 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "sim/metrics.hpp"
 #include "sim/profiler.hpp"
@@ -51,6 +54,56 @@ std::int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The native generation endpoints with a fixed path.
+std::optional<Endpoint> native_endpoint(std::string_view target) {
+  if (target == "/generate_stream") return Endpoint::tgi;
+  if (target == "/generate") return Endpoint::sglang;
+  if (target == "/completion" || target == "/completions") return Endpoint::llamacpp;
+  if (target == "/api/generate") return Endpoint::ollama_generate;
+  if (target == "/api/chat") return Endpoint::ollama_chat;
+  return std::nullopt;
+}
+
+// %XX in a path segment.
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Triton's per-model paths: /v2/models/{model}[/versions/{v}]/{generate_stream|ready} ->
+// (model, last segment).
+std::optional<std::pair<std::string, std::string_view>> triton_path(std::string_view target) {
+  constexpr std::string_view kPrefix = "/v2/models/";
+  if (target.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view rest = target.substr(kPrefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  std::string_view model = rest.substr(0, slash);
+  std::string_view tail = rest.substr(slash + 1);
+  if (tail.substr(0, 9) == "versions/") {
+    const auto next = tail.find('/', 9);
+    if (next == std::string_view::npos) return std::nullopt;
+    tail = tail.substr(next + 1);
+  }
+  if (tail != "generate_stream" && tail != "ready") return std::nullopt;
+  return std::make_pair(percent_decode(model), tail);
 }
 
 bool would_block(const boost::system::error_code& ec) {
@@ -109,7 +162,13 @@ Generation::Generation(std::shared_ptr<Connection> c, GenerationRequest r, std::
       id(std::move(response_id)),
       log_request(log_req),
       created(created_s),
-      rng(seed) {}
+      rng(seed) {
+  // The whole output is kept for non-streaming answers and for TGI's generated_text and SGLang's
+  // cumulative text: room for it up front (no word is longer than 9 bytes), so tokens do not
+  // allocate.
+  if (!req.stream || req.endpoint == Endpoint::tgi || req.endpoint == Endpoint::sglang)
+    text.reserve(static_cast<std::size_t>(std::min(req.max_tokens, 1 << 16)) * 9);
+}
 
 ChunkContext Generation::context() const noexcept {
   return ChunkContext{req.endpoint, id, created, conn->shard().model_json};
@@ -134,12 +193,19 @@ Emitted Generation::emit_tokens(std::int32_t n) {
     last = eos || emitted >= req.max_tokens;
     fault_now = is_mid_stream(req.fault) && (emitted >= kFaultAfterTokens || last);
     // The EOS token has no text, as in vLLM: its chunk carries only the finish reason.
-    if (!eos) words.append(kVocabulary[rng() % kVocabulary.size()]);
+    std::int16_t word = -1;
+    if (!eos) {
+      word = static_cast<std::int16_t>(rng() % kVocabulary.size());
+      words.append(kVocabulary[static_cast<std::size_t>(word)]);
+    }
+    shard.step_words[static_cast<std::size_t>(made - 1)] = word;
   }
   shard.counters.tokens_generated.add(static_cast<std::uint64_t>(made));
   const std::string_view reason = (!last || fault_now) ? "" : eos ? "stop" : "length";
 
-  if (req.stream) {
+  if (!is_openai(req.endpoint)) {
+    emit_native(made, last && !fault_now, eos);
+  } else if (req.stream) {
     const ChunkContext ctx = context();
     UsageCounts usage{req.prompt_tokens, emitted};
     if (req.endpoint == Endpoint::chat && first_event) {
@@ -165,12 +231,118 @@ Emitted Generation::emit_tokens(std::int32_t n) {
   return {made, false};
 }
 
+NativeSummary Generation::summary(bool eos, bool first_event) const {
+  using steady = std::chrono::steady_clock;
+  const auto now = steady::now();
+  // The engine stamps the first token after this call returns: a one-event request's is now.
+  const auto first = first_event ? now : first_token();
+  auto ns = [](steady::duration d) {
+    return static_cast<Nanos>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  };
+  NativeSummary s;
+  s.eos = eos;
+  s.prompt_tokens = req.prompt_tokens;
+  s.completion_tokens = emitted;
+  s.prompt_computed = first_prefill_tokens() < 0 ? req.prompt_tokens : first_prefill_tokens();
+  s.cached_tokens = req.prompt_tokens - s.prompt_computed;
+  s.queue_ns = ns(first_admission() - arrival());
+  s.prefill_ns = ns(first - first_admission());
+  s.decode_ns = ns(now - first);
+  s.total_ns = ns(now - arrival());
+  return s;
+}
+
+void Generation::emit_native(std::int32_t made, bool final, bool eos) {
+  Connection& c = *conn;
+  Shard& shard = c.shard();
+  const std::string_view model = shard.model_json;
+  const std::int64_t before = emitted - made;
+  NativeSummary sum;
+  if (final) sum = summary(eos, before == 0);
+  const NativeSummary* end = final ? &sum : nullptr;
+  if (req.endpoint == Endpoint::sglang) {
+    // One event per engine step, with the cumulative text (as SGLang streams).
+    text.append(shard.step_text);
+    const double e2e_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - arrival()).count();
+    shard.payload.clear();
+    append_sglang_event(shard.payload, id, text, req.prompt_tokens, emitted,
+                        req.prompt_tokens - (first_prefill_tokens() < 0 ? req.prompt_tokens
+                                                                        : first_prefill_tokens()),
+                        end, e2e_s);
+    c.write_event(*this, !shard.step_text.empty());
+    return;
+  }
+  // The other APIs send one event per token, even for a speculative step's several tokens.
+  std::int64_t unix_ns = 0;
+  if (is_ollama(req.endpoint)) {
+    unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  }
+  for (std::int32_t k = 0; k < made; ++k) {
+    const std::int16_t word = shard.step_words[static_cast<std::size_t>(k)];
+    const std::string_view tok = word < 0 ? std::string_view() : kVocabulary[static_cast<std::size_t>(word)];
+    const std::int32_t token_id = word < 0 ? kEosTokenId : kFirstWordId + word;
+    const std::int64_t index = before + k + 1;
+    const bool last_token = k == made - 1;
+    shard.payload.clear();
+    switch (req.endpoint) {
+      case Endpoint::tgi:
+        // The EOS token is streamed as TGI's special token, carrying the details.
+        text.append(tok);
+        append_tgi_token_event(shard.payload, index, token_id, word < 0 ? kEosText : tok, word < 0,
+                               last_token ? end : nullptr, text);
+        break;
+      case Endpoint::llamacpp:
+        if (word >= 0) append_llamacpp_token_event(shard.payload, tok, token_id, index, req.prompt_tokens);
+        break;
+      case Endpoint::ollama_generate:
+      case Endpoint::ollama_chat:
+        if (word >= 0)
+          append_ollama_event(shard.payload, req.endpoint == Endpoint::ollama_chat, model, unix_ns,
+                              tok, nullptr);
+        break;
+      case Endpoint::triton:
+        if (word >= 0) append_triton_event(shard.payload, model, tok);
+        break;
+      default:
+        break;
+    }
+    // llama.cpp, Ollama and Triton do not stream the EOS token.
+    if (shard.payload.size() > 0) c.write_event(*this, word >= 0);
+  }
+  if (!final) return;
+  shard.payload.clear();
+  if (req.endpoint == Endpoint::llamacpp) {
+    append_llamacpp_final_event(shard.payload, model, sum);
+  } else if (is_ollama(req.endpoint)) {
+    append_ollama_event(shard.payload, req.endpoint == Endpoint::ollama_chat, model, unix_ns, "",
+                        &sum);
+  }
+  if (shard.payload.size() > 0) c.write_event(*this, false);
+}
+
 void Generation::finish(std::string_view finish_reason) {
   Connection& c = *conn;
   Shard& shard = c.shard();
   if (c.closed()) return;
   shard.counters.generations_finished.add();
   const UsageCounts usage{req.prompt_tokens, emitted};
+  if (!is_openai(req.endpoint)) {
+    // The final event went out with the last token; of the native APIs only SGLang ends with
+    // [DONE], the others' streams end with the body.
+    if (req.endpoint == Endpoint::sglang && req.fault != Fault::no_done) {
+      shard.payload.clear();
+      append_done_event(shard.payload);
+      c.write_event(*this, false);
+    } else if (req.fault == Fault::no_done) {
+      shard.counters.faults_injected.add();
+    }
+    c.write_bytes(kLastChunk);
+    c.end_response();
+    return;
+  }
   if (!req.stream) {
     c.write_response(http::status::ok, completion_body(context(), text, finish_reason, usage),
                      "application/json", this);
@@ -214,7 +386,11 @@ void Generation::fail() {
         break;
       }
       shard.payload.clear();
-      append_error_event(shard.payload);
+      if (is_openai(req.endpoint)) {
+        append_error_event(shard.payload);
+      } else {
+        append_native_error_event(shard.payload, req.endpoint);
+      }
       c.write_event(*this, false);
       c.write_bytes(kLastChunk);
       break;
@@ -224,7 +400,11 @@ void Generation::fail() {
         break;
       }
       shard.payload.clear();
-      append_malformed_event(shard.payload);
+      if (is_openai(req.endpoint)) {
+        append_malformed_event(shard.payload);
+      } else {
+        append_native_malformed_event(shard.payload, req.endpoint);
+      }
       c.write_event(*this, false);
       c.write_bytes(kLastChunk);
       break;
@@ -363,6 +543,25 @@ void Connection::handle(http::request<http::string_body>& req) {
   } else if (target == "/v1/completions" || target == "/v1/chat/completions") {
     if (req.method() != http::verb::post) return method_not_allowed();
     handle_generation(req, target == "/v1/completions" ? Endpoint::completions : Endpoint::chat);
+  } else if (auto native = native_endpoint(target)) {
+    if (req.method() != http::verb::post) return method_not_allowed();
+    handle_generation(req, *native);
+  } else if (auto triton = triton_path(target)) {
+    const bool ready = triton->second == "ready";
+    if (req.method() != (ready ? http::verb::get : http::verb::post)) return method_not_allowed();
+    if (triton->first != shard_.config.model) {  // Triton's answer for a model it does not serve
+      write_error(Endpoint::triton, 400,
+                  "Request for unknown model: '" + triton->first + "' is not found", "");
+    } else if (ready) {
+      write_response(http::status::ok, "", "text/plain", nullptr);
+      end_response();
+    } else {
+      handle_generation(req, Endpoint::triton, triton->first);
+    }
+  } else if (target == "/v2/health/ready" || target == "/v2/health/live") {
+    if (req.method() != http::verb::get) return method_not_allowed();
+    write_response(http::status::ok, "", "text/plain", nullptr);
+    end_response();
   } else {
     write_response(http::status::not_found,
                    error_body("Not Found: " + std::string(req.method_string()) + " " +
@@ -373,51 +572,57 @@ void Connection::handle(http::request<http::string_body>& req) {
   }
 }
 
-void Connection::handle_generation(http::request<http::string_body>& req, Endpoint endpoint) {
+void Connection::write_error(Endpoint endpoint, int status, std::string_view message,
+                             std::string_view type) {
+  write_response(static_cast<http::status>(status),
+                 is_openai(endpoint) ? error_body(message, type, status)
+                                     : native_error_body(endpoint, message, type, status),
+                 "application/json", nullptr);
+  end_response();
+}
+
+void Connection::handle_generation(http::request<http::string_body>& req, Endpoint endpoint,
+                                   std::string_view path_model) {
   auto parsed =
       parse_generation_request(shard_.json, req.body(), endpoint, shard_.config.prefix_cache);
   if (auto* err = std::get_if<RequestError>(&parsed)) {
-    write_response(static_cast<http::status>(err->status),
-                   error_body(err->message, err->type, err->status), "application/json", nullptr);
-    end_response();
-    return;
+    // TGI answers validation errors with 422.
+    const int status = endpoint == Endpoint::tgi && err->status == 400 ? 422 : err->status;
+    return write_error(endpoint, status, err->message, err->type);
   }
   auto& g = std::get<GenerationRequest>(parsed);
-  if (!g.model.empty() && g.model != shard_.config.model) {  // as vLLM answers
-    write_response(http::status::not_found,
-                   error_body("The model `" + g.model + "` does not exist.", "NotFoundError", 404),
-                   "application/json", nullptr);
-    end_response();
-    return;
+  if (!path_model.empty()) g.model = std::string(path_model);
+  // TGI, SGLang and llama.cpp serve their one model whatever the body names.
+  const bool checks_model = is_openai(endpoint) || is_ollama(endpoint);
+  if (checks_model && !g.model.empty() && g.model != shard_.config.model) {
+    if (is_ollama(endpoint))  // as Ollama answers
+      return write_error(endpoint, 404, "model '" + g.model + "' not found", "");
+    // as vLLM answers
+    return write_error(endpoint, 404, "The model `" + g.model + "` does not exist.", "NotFoundError");
   }
   const std::int64_t kv = shard_.config.kv_tokens;
   if (kv > 0 && g.prompt_tokens + g.max_tokens > kv) {  // vLLM's answer past max_model_len
-    write_response(http::status::bad_request,
-                   error_body(fmt::format("This model's maximum context length is {} tokens. "
-                                          "However, you requested {} tokens ({} in the messages, "
-                                          "{} in the completion). Please reduce the length of "
-                                          "the messages or completion.",
-                                          kv, g.prompt_tokens + g.max_tokens, g.prompt_tokens,
-                                          g.max_tokens),
-                              "invalid_request_error", 400),
-                   "application/json", nullptr);
-    end_response();
-    return;
+    return write_error(endpoint, endpoint == Endpoint::tgi ? 422 : 400,
+                       fmt::format("This model's maximum context length is {} tokens. "
+                                   "However, you requested {} tokens ({} in the messages, "
+                                   "{} in the completion). Please reduce the length of "
+                                   "the messages or completion.",
+                                   kv, g.prompt_tokens + g.max_tokens, g.prompt_tokens,
+                                   g.max_tokens),
+                       "invalid_request_error");
   }
   if (g.fault == Fault::http_500 || g.fault == Fault::http_429) {
     shard_.counters.faults_injected.add();
-    const bool busy = g.fault == Fault::http_429;
-    write_response(busy ? http::status::too_many_requests : http::status::internal_server_error,
-                   busy ? error_body("simulated rate limit: too many requests", "rate_limit_error", 429)
-                        : error_body("simulated internal server error", "internal_error", 500),
-                   "application/json", nullptr);
-    end_response();
-    return;
+    if (g.fault == Fault::http_429)
+      return write_error(endpoint, 429, "simulated rate limit: too many requests", "rate_limit_error");
+    return write_error(endpoint, 500, "simulated internal server error", "internal_error");
   }
 
   const std::uint64_t serial = shard_.next_request++;
   const std::uint64_t seed = mix(shard_.config.seed ^ mix(shard_.index ^ mix(serial)));
-  const std::string_view prefix = endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-";
+  const std::string_view prefix = endpoint == Endpoint::chat          ? "chatcmpl-"
+                                  : endpoint == Endpoint::completions ? "cmpl-"
+                                                                      : "";
   // As vLLM: the response id is built from X-Request-Id when the client sent one.
   std::string core = request_id_.empty() ? fmt::format("{:016x}", mix(seed)) : request_id_;
   std::string response_id = std::string(prefix) + json_escape(core);
@@ -427,7 +632,8 @@ void Connection::handle_generation(http::request<http::string_body>& req, Endpoi
   job_ = std::make_shared<Generation>(shared_from_this(), std::move(g), std::move(response_id),
                                       log_request, unix_seconds(), seed);
   shard_.counters.generations_started.add();
-  if (stream) write_stream_header();  // headers go out at once, as vLLM sends them
+  // Headers go out at once, as vLLM sends them.
+  if (stream) write_stream_header(native_content_type(endpoint));
   if (closed_) return;
   shard_.engine.submit(job_);
 }
@@ -462,10 +668,10 @@ void Connection::reset_after_flush() {
 // ---------------------------------------------------------------------------------------------
 // Connection: writing
 
-void Connection::write_stream_header() {
+void Connection::write_stream_header(std::string_view content_type) {
   http::response<http::empty_body> res{http::status::ok, 11};
   res.set(http::field::server, "splleed-sim");
-  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::content_type, content_type);
   res.set(http::field::cache_control, "no-cache");
   if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
   res.keep_alive(keep_alive_);

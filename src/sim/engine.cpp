@@ -106,6 +106,7 @@ void Engine::admit() {
       counters_.prefix_hits.add(static_cast<std::uint64_t>(hit));
     }
     job->computing_ = need - hit;
+    if (job->first_computed_ < 0) job->first_computed_ = job->computing_;
     job->prefill_start_ = now;
     job->phase_ = Job::Phase::prefill;
     const std::uint32_t admission = ++job->admission_;

@@ -69,9 +69,17 @@ class Job {
   bool active() const noexcept { return phase_ != Phase::created && phase_ != Phase::done; }
   std::int32_t preempted() const noexcept { return preempted_; }
 
+  using time_point = boost::asio::steady_timer::clock_type::time_point;
+  // The request's timeline, for the server timings some APIs report (steady clock): entering the
+  // engine, first admission, first token (set after the first emit_tokens() returns).
+  time_point arrival() const noexcept { return arrival_; }
+  time_point first_admission() const noexcept { return scheduled_; }
+  time_point first_token() const noexcept { return first_token_; }
+  // Prompt tokens the first prefill computed (the rest were prefix-cache hits); -1 before it.
+  std::int64_t first_prefill_tokens() const noexcept { return first_computed_; }
+
  private:
   friend class Engine;
-  using time_point = boost::asio::steady_timer::clock_type::time_point;
   enum class Phase : std::uint8_t { created, queued, prefill, joining, decoding, done };
   std::int64_t prompt_tokens_;
   std::int32_t max_tokens_;
@@ -84,6 +92,7 @@ class Job {
   std::int32_t step_tokens_ = 0;  // tokens to produce at the current step's end
   std::int32_t step_accepted_ = -1;  // accepted drafts of this step (-1: no draft)
   std::int32_t preempted_ = 0;
+  std::int64_t first_computed_ = -1;
   std::uint32_t admission_ = 0;   // numbers admissions, so a stale prefill timer is recognised
   time_point arrival_{}, scheduled_{}, prefill_start_{}, first_token_{}, last_token_{};
   bool scheduled_once_ = false;

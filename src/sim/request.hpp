@@ -1,5 +1,6 @@
 #pragma once
-// What the simulator reads from a completion or chat request body, and its error answers.
+// What the simulator reads from a generation request body (OpenAI-compatible or an engine's native
+// API), and its error answers.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,7 +14,24 @@ class parser;
 
 namespace splleed::sim {
 
-enum class Endpoint : std::uint8_t { completions, chat };
+// The generation APIs the simulator speaks: OpenAI's (vLLM's shapes) and the engines' native ones.
+enum class Endpoint : std::uint8_t {
+  completions,      // POST /v1/completions
+  chat,             // POST /v1/chat/completions
+  tgi,              // POST /generate_stream (TGI)
+  sglang,           // POST /generate (SGLang)
+  llamacpp,         // POST /completion (llama.cpp server)
+  ollama_generate,  // POST /api/generate (Ollama)
+  ollama_chat,      // POST /api/chat (Ollama)
+  triton,           // POST /v2/models/{model}/generate_stream (Triton's generate extension)
+};
+constexpr bool is_openai(Endpoint e) noexcept {
+  return e == Endpoint::completions || e == Endpoint::chat;
+}
+constexpr bool is_ollama(Endpoint e) noexcept {
+  return e == Endpoint::ollama_generate || e == Endpoint::ollama_chat;
+}
+std::string_view to_string(Endpoint e) noexcept;
 
 // Failures a request can ask for with the body field "sim_fault" (docs/design/simulator.md).
 enum class Fault : std::uint8_t {
@@ -24,7 +42,7 @@ enum class Fault : std::uint8_t {
   reset,        // after 2 tokens: the socket is reset (no chunk terminator)
   malformed,    // after 2 tokens: a truncated JSON event, then the body ends without [DONE]
   stall,        // after 2 tokens: nothing more is sent until the server stops
-  no_done,      // a normal stream without `data: [DONE]`
+  no_done,      // a normal stream without `data: [DONE]` (APIs without one: a normal stream)
 };
 std::optional<Fault> fault_from_string(std::string_view s) noexcept;
 std::string_view to_string(Fault f) noexcept;
@@ -64,9 +82,15 @@ struct RequestError {
   std::string type = "invalid_request_error";
 };
 
-// Reads a /v1/completions or /v1/chat/completions body. Prompt tokens count the prompt (a string,
+// Reads a generation request body of `endpoint`'s API. Prompt tokens count the prompt (a string,
 // strings, or token ids) or the concatenated message contents (strings or text parts). With
-// `prefix_blocks` the prompt's prefix-cache block hashes are computed too.
+// `prefix_blocks` the prompt's prefix-cache block hashes are computed too. Native APIs: TGI's
+// `inputs` + `parameters.max_new_tokens`; SGLang's `text` (or `input_ids`) +
+// `sampling_params.{max_new_tokens,min_new_tokens,ignore_eos}`; llama.cpp's `prompt` + `n_predict`
+// + `ignore_eos`; Ollama's `prompt` or `messages` + `options.num_predict`; Triton's `text_input` +
+// `max_tokens` (+ `min_tokens`, `ignore_eos`). A negative n_predict / num_predict (the engines'
+// "no limit") means the default. Native APIs are served streaming only. "sim_fault" is read at the
+// body's top level for every API.
 std::variant<GenerationRequest, RequestError> parse_generation_request(
     simdjson::dom::parser& parser, std::string_view body, Endpoint endpoint,
     bool prefix_blocks = false);

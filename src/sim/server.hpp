@@ -6,6 +6,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <array>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include "sim/counters.hpp"
 #include "sim/engine.hpp"
+#include "sim/native_wire.hpp"
 #include "sim/request.hpp"
 #include "sim/send_log.hpp"
 #include "sim/sim_server.hpp"
@@ -51,6 +53,8 @@ struct Shard {
   fmt::memory_buffer payload;      // the event being formatted (reused)
   fmt::memory_buffer frame;        // ... and its HTTP chunk (reused)
   std::string step_text;           // the text of the tokens of one event (reused)
+  // The vocabulary index of each token of one event; -1 for EOS.
+  std::array<std::int16_t, kMaxSpecTokens + 1> step_words{};
   MetricsExporter* exporter = nullptr;  // renders GET /metrics over every replica
   SimProfiler* profiler = nullptr;      // POST /start_profile, /stop_profile (every replica)
   std::string model_json;          // config.model, JSON-escaped
@@ -75,10 +79,14 @@ class Generation final : public Job {
   std::uint32_t seq = 0;          // next event number
   std::int64_t created;
   std::int32_t emitted = 0;       // tokens produced so far (EOS included)
-  std::string text;               // non-streaming: the output so far
+  std::string text;               // the output so far (non-streaming, TGI, SGLang)
   std::mt19937_64 rng;            // token text and EOS draws
 
  private:
+  // A native API's events for the `made` tokens just drawn (shard().step_words); `final`: the
+  // request ends normally with them.
+  void emit_native(std::int32_t made, bool final, bool eos);
+  NativeSummary summary(bool eos, bool first_event) const;
   void finish(std::string_view finish_reason);
   void fail();
 };
@@ -101,8 +109,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends a whole response (status line, headers, body); logged as an event when g is given.
   void write_response(boost::beast::http::status status, std::string body,
                       std::string_view content_type, Generation* g);
-  // Sends the header of a chunked text/event-stream response.
-  void write_stream_header();
+  // Sends the header of a chunked streaming response (SSE unless told otherwise).
+  void write_stream_header(std::string_view content_type = "text/event-stream");
   void write_bytes(std::string_view bytes) { write(bytes, nullptr); }
   // The response is complete: the next request on this connection may be served.
   void end_response();
@@ -117,8 +125,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(error_code ec, std::size_t n);
   void parse_requests();
   void handle(boost::beast::http::request<boost::beast::http::string_body>& req);
+  // `path_model`: the model named by the path (Triton), empty otherwise.
   void handle_generation(boost::beast::http::request<boost::beast::http::string_body>& req,
-                         Endpoint endpoint);
+                         Endpoint endpoint, std::string_view path_model = {});
+  // A non-200 answer in the endpoint's error shape.
+  void write_error(Endpoint endpoint, int status, std::string_view message, std::string_view type);
   void write(std::string_view bytes, Generation* g);
   void start_async_write();
   void on_written(error_code ec, std::size_t n);

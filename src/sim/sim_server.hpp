@@ -1,12 +1,15 @@
 #pragma once
-// The simulated engine: an OpenAI-compatible streaming HTTP/1.1 server whose timing follows a small
+// The simulated engine: a streaming HTTP/1.1 server whose timing follows a small
 // continuous-batching model (docs/design/simulator.md). It is the embedded benchmark target
 // (`splleed run --sim`, `splleed sim`) and the ground truth of the end-to-end tests: its send log
 // says when each stream event was handed to the kernel, on the same clock the client reads.
 //
 // Endpoints: POST /v1/completions, POST /v1/chat/completions (stream true or false),
-// GET /v1/models, GET /health, GET /metrics (Prometheus text, vLLM's or llama.cpp's names).
-// Shapes are vLLM's. The request field "sim_fault" injects failures.
+// GET /v1/models, GET /health, GET /metrics (Prometheus text, vLLM's or llama.cpp's names), with
+// vLLM's shapes; and the native streaming APIs of TGI (POST /generate_stream), SGLang
+// (POST /generate), llama.cpp (POST /completion), Ollama (POST /api/generate, /api/chat, NDJSON)
+// and Triton (POST /v2/models/{model}/generate_stream, GET .../ready). The request field
+// "sim_fault" injects failures.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -143,6 +143,29 @@ TEST(Cli, ProfileWithTheSimulatorWritesATraceBesideTheJson) {
   EXPECT_FALSE(std::filesystem::is_empty(folder));
 }
 
+TEST(Cli, EmbeddedSimulatorSpeaksEveryNativeApi) {
+  for (const std::string api :
+       {"tgi", "sglang", "llamacpp", "ollama-generate", "ollama-chat", "triton"}) {
+    auto json = temp_path("native-" + api + ".json");
+    auto o = run_cli(with({"run", "--sim", "--api", api, "--concurrency", "2", "--num-requests",
+                           "4", "--warmup", "0", "--max-tokens", "5", "--ignore-eos", "--json", json},
+                          kFastSim));
+    ASSERT_EQ(o.exit_code, 0) << api << ": " << o.err;
+    std::ifstream in(json);
+    auto j = nlohmann::json::parse(in);
+    ASSERT_EQ(j["runs"].size(), 1u) << api;
+    EXPECT_EQ(j["runs"][0]["summary"]["requests"]["ok"], 4) << api;
+    const bool timings = api == "llamacpp" || api.rfind("ollama", 0) == 0;
+    for (const auto& r : j["runs"][0]["requests"]) {
+      EXPECT_EQ(r["status"], "ok") << api;
+      if (timings) {
+        ASSERT_TRUE(r.contains("server_timings")) << api << ": " << r.dump();
+        EXPECT_GT(r["server_timings"]["prompt_ms"].get<double>(), 0) << api;
+      }
+    }
+  }
+}
+
 TEST(Cli, ApiKeyNeverReachesOutputs) {
   auto json = temp_path("key.json");
   const std::string key = "sk-very-secret-value-123";
