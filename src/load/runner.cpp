@@ -614,7 +614,10 @@ class Worker {
   void release_handler(std::unique_ptr<StreamHandler> h) { free_handlers_.push_back(std::move(h)); }
 
   const PhaseContext& ctx_;
-  asio::io_context io_{1};
+  // One thread runs this loop and only it touches the sockets and timers (other threads only
+  // post to it, e.g. halt()), so the reactor's per-descriptor locks are skipped; posting stays
+  // thread-safe.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   net::HttpClient client_;
   asio::steady_timer pacer_timer_;
   asio::steady_timer probe_timer_;

@@ -52,8 +52,10 @@ std::string_view to_string(TransportError e) noexcept {
 namespace {
 
 constexpr auto kToken = asio::as_tuple(asio::use_awaitable);
-// Per-connection buffers: 16 KiB in all, so thousands of concurrent streams stay cheap. Token
-// streams arrive a few hundred bytes per read; a larger body just takes more reads.
+// Token streams arrive a few hundred bytes per read; a larger body just takes more reads. The read
+// buffer is the connection's (it keeps a partial header or chunk line between reads); the body
+// buffer is the client's, shared by its connections, because it is empty whenever a request
+// suspends: the bytes parsed from one read are handed to the handler before the next read.
 constexpr std::size_t kReadBufferSize = 8 * 1024;   // bytes asked of one socket read
 constexpr std::size_t kBodyBufferSize = 8 * 1024;   // de-chunked body bytes per on_body call
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
@@ -61,11 +63,15 @@ constexpr std::size_t kGetBodyLimit = 64 * 1024 * 1024;
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// Compared after every parser step: built once, because converting the enum looks up its category.
+const error_code kNeedBuffer = http::error::need_buffer;
+const error_code kNeedMore = http::error::need_more;
+
 // One keep-alive connection. Owned by a shared_ptr so that the deadline timer's handler can hold a
 // weak_ptr: the connection may be dropped while a wait is still queued.
 struct Connection : std::enable_shared_from_this<Connection> {
   Connection(asio::io_context& io, ssl::context* tls_context)
-      : resolver(io), socket(io), timer(io), body_buffer(new char[kBodyBufferSize]) {
+      : resolver(io), socket(io), timer(io) {
     if (tls_context) tls.emplace(socket, *tls_context);
     read_buffer.reserve(kReadBufferSize);
   }
@@ -155,7 +161,6 @@ struct Connection : std::enable_shared_from_this<Connection> {
 
   std::string request;             // serialized request header, reused
   boost::beast::flat_buffer read_buffer;
-  std::unique_ptr<char[]> body_buffer;
   std::optional<http::response_parser<http::buffer_body>> parser;  // one per response
 };
 
@@ -267,6 +272,7 @@ struct HttpClient::Impl {
   std::string name;  // host:port, for messages
   std::string host_header;
   std::optional<ssl::context> tls_context;
+  std::unique_ptr<char[]> body_buffer{new char[kBodyBufferSize]};  // see kBodyBufferSize
   std::vector<std::shared_ptr<Connection>> idle;    // most recently used last
   std::vector<std::shared_ptr<Connection>> active;  // in flight; shutdown() cancels them
   bool shut_down = false;
@@ -459,7 +465,7 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
 
   bool headers_seen = false;
   bool any_bytes = false;
-  char* const body_start = c.body_buffer.get();
+  char* const body_start = body_buffer.get();
   auto new_parser = [&] {
     auto& p = c.parser.emplace();
     p.eager(true);
@@ -530,14 +536,14 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
         headers_seen = true;
         handler.on_headers(received, status);
       }
-      if (parse_ec == http::error::need_buffer) {
+      if (parse_ec == kNeedBuffer) {
         if (!flush()) {
           keep_reading = false;
           break;
         }
         continue;
       }
-      if (parse_ec == http::error::need_more) break;
+      if (parse_ec == kNeedMore) break;
       if (parse_ec) {
         co_return fail(TransportError::protocol,
                        "malformed HTTP response from " + name + ": " + parse_ec.message() + ".");

@@ -1,6 +1,7 @@
 #include "protocol/json_event_parser.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <stdexcept>
@@ -12,10 +13,12 @@ namespace splleed::protocol {
 namespace jsonutil {
 
 std::string_view trim(std::string_view s) noexcept {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
+  // Plain loops: find_first_not_of(" \t\r\n") calls memchr once per byte tested.
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::size_t b = 0, e = s.size();
+  while (b < e && space(s[b])) ++b;
+  while (e > b && space(s[e - 1])) --e;
+  return s.substr(b, e - b);
 }
 
 std::string_view utf8_prefix(std::string_view s, std::size_t max) noexcept {
@@ -70,9 +73,27 @@ error_code read_error_value(sj::value& v, std::string_view& message, bool& prese
 
 // ---- JsonEventParser -------------------------------------------------------------------------
 
-JsonEventParser::JsonEventParser() {
-  ensure_capacity(kInitialCapacity);
-  if (parser_.allocate(kInitialCapacity) != simdjson::SUCCESS) throw std::bad_alloc();
+JsonEventParser::Scratch::Scratch() {
+  load({});
+  if (parser.allocate(kInitialCapacity) != simdjson::SUCCESS) throw std::bad_alloc();
+}
+
+JsonEventParser::Scratch& JsonEventParser::scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+std::size_t JsonEventParser::capacity() const { return scratch().capacity; }
+
+const char* JsonEventParser::Scratch::load(std::string_view body) {
+  if (body.size() > capacity || !buffer) {
+    const std::size_t cap = std::max({body.size(), capacity * 2, kInitialCapacity});
+    buffer = std::make_unique<char[]>(cap + simdjson::SIMDJSON_PADDING);  // zero-filled padding
+    capacity = cap;
+  }
+  if (!body.empty()) std::memcpy(buffer.get(), body.data(), body.size());
+  std::memset(buffer.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  return buffer.get();
 }
 
 void JsonEventParser::reset() {
@@ -80,13 +101,6 @@ void JsonEventParser::reset() {
   well_formed_ = 0;
   attributed_ = 0;
   reset_stream();
-}
-
-void JsonEventParser::ensure_capacity(std::size_t payload_size) {
-  if (payload_size <= capacity_ && buffer_) return;
-  const std::size_t cap = std::max(payload_size, capacity_ * 2);
-  buffer_ = std::make_unique<char[]>(cap + simdjson::SIMDJSON_PADDING);  // zero-filled padding
-  capacity_ = cap;
 }
 
 bool JsonEventParser::begin_event(std::string_view payload, Nanos received, RequestRecord& rec,

@@ -1,8 +1,8 @@
 #pragma once
 // What every JSON stream parser shares: one simdjson On-Demand parser and one padded payload buffer
-// reused across events and requests, typed readers that skip values of an unexpected type, and the
-// bookkeeping of a stream's end (terminal event, in-band error, malformed payload, body end).
-// Nothing here allocates in the steady state; error paths may.
+// per thread, reused across events, requests and streams; typed readers that skip values of an
+// unexpected type; and the bookkeeping of a stream's end (terminal event, in-band error, malformed
+// payload, body end). Nothing here allocates in the steady state; error paths may.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -133,18 +133,22 @@ error_code read_error_value(sj::value& v, std::string_view& message, bool& prese
 
 // Base of the stream parsers: payload buffering and parsing, the stream's end, token events.
 // A parser reads one stream at a time and is reused across requests via reset().
+//
+// The simdjson parser and the padded payload buffer belong to the thread, not to the stream: a
+// payload is parsed from start to end within one on_event call, which never suspends, so every
+// stream parser on a thread can take turns with one set. Thousands of concurrent streams on a
+// worker thus share one structural index and one string buffer (which stay in cache) instead of
+// each holding its own (several pages touched per stream).
 class JsonEventParser : public StreamParser {
  public:
   static constexpr std::size_t kInitialCapacity = 4096;  // payload bytes, grown on demand
   static constexpr std::size_t kMaxErrorBytes = 300;     // rec.error is cut to this length
   static constexpr std::size_t kPayloadExcerptBytes = 80;
 
-  JsonEventParser();
-
   void reset() override;
 
-  // Current size of the padded payload buffer (for tests of buffer reuse).
-  std::size_t capacity() const noexcept { return capacity_; }
+  // Current size of the calling thread's padded payload buffer (for tests of buffer reuse).
+  std::size_t capacity() const;
 
  protected:
   // Copies `body` into the padded buffer (growing it if needed), parses it as one JSON object and
@@ -187,22 +191,26 @@ class JsonEventParser : public StreamParser {
   std::int64_t attributed_ = 0;    // tokens attributed to token events so far
 
  private:
-  void ensure_capacity(std::size_t payload_size);
-
-  jsonutil::sj::parser parser_;
-  std::unique_ptr<char[]> buffer_;  // payload copy followed by SIMDJSON_PADDING bytes
-  std::size_t capacity_ = 0;        // usable payload bytes (buffer holds capacity_ + padding)
+  // The calling thread's parser and payload buffer (created on the thread's first use).
+  struct Scratch {
+    Scratch();
+    // Copies `body` into the buffer, followed by zeroed padding, growing the buffer if needed.
+    const char* load(std::string_view body);
+    jsonutil::sj::parser parser;
+    std::unique_ptr<char[]> buffer;  // payload copy followed by SIMDJSON_PADDING bytes
+    std::size_t capacity = 0;        // usable payload bytes (buffer holds capacity + padding)
+  };
+  static Scratch& scratch();
 };
 
 template <class Fn>
 jsonutil::error_code JsonEventParser::parse_object(std::string_view body, Fn&& on_field) {
   namespace sj = jsonutil::sj;
-  ensure_capacity(body.size());
-  std::memcpy(buffer_.get(), body.data(), body.size());
-  std::memset(buffer_.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  Scratch& s = scratch();
+  const char* json = s.load(body);
   sj::document doc;
   SIMDJSON_TRY(
-      parser_.iterate(buffer_.get(), body.size(), capacity_ + simdjson::SIMDJSON_PADDING).get(doc));
+      s.parser.iterate(json, body.size(), s.capacity + simdjson::SIMDJSON_PADDING).get(doc));
   sj::object root;
   SIMDJSON_TRY(doc.get_object().get(root));
   for (auto result : root) {

@@ -162,6 +162,15 @@ TEST(SseDecoder, CrAtEndOfFeedThenLfIsOneLineEnd) {
   EXPECT_THAT(out, ElementsAre(Ev{"a\nb", ""}, Ev{"c", ""}));
 }
 
+// Line ends of every kind in one feed, a "\r" line end after a "\n" one and the other way round:
+// each line ends at its own first "\r" or "\n".
+TEST(SseDecoder, MixedLineEndsInOneFeed) {
+  const std::string s = "data: a\ndata: b\r\ndata: c\r\n\rdata: d\rdata: e\n\ndata: f\r\r";
+  const std::vector<Ev> expected{{"a\nb\nc", ""}, {"d\ne", ""}, {"f", ""}};
+  EXPECT_EQ(decode(s), expected);
+  expect_split_invariant(s, expected);
+}
+
 TEST(SseDecoder, CommentsAreIgnored) {
   EXPECT_THAT(decode(": keep-alive\n\n:another\ndata: x\n: inside\n\n"), ElementsAre(Ev{"x", ""}));
   EXPECT_TRUE(decode(":only a comment\n\n").empty());

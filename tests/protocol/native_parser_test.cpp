@@ -144,8 +144,8 @@ TYPED_TEST(NativeParserTest, ResetStartsAFreshStream) {
 TYPED_TEST(NativeParserTest, LargePayloadGrowsTheBufferOnce) {
   auto* p = dynamic_cast<JsonEventParser*>(this->parser.get());
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->capacity(), JsonEventParser::kInitialCapacity);
-  const std::string big(3 * JsonEventParser::kInitialCapacity, 'y');
+  // The buffer belongs to the thread, and earlier tests may have grown it: three times its size.
+  const std::string big(3 * p->capacity(), 'y');
   this->feed(TypeParam::token(1, big), 1);
   const std::size_t grown = p->capacity();
   EXPECT_GT(grown, big.size());

@@ -1,10 +1,12 @@
 // Behaviours common to the completions and chat stream parsers, run over both.
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "protocol/adapter.hpp"
+#include "protocol/json_event_parser.hpp"
 #include "protocol/openai.hpp"
 #include "protocol_test_util.hpp"
 
@@ -389,8 +391,8 @@ TYPED_TEST(StreamParserTest, ResetStartsAFreshStream) {
 TYPED_TEST(StreamParserTest, LargePayloadGrowsTheBufferOnce) {
   auto* p = dynamic_cast<OpenAiStreamParser*>(this->parser.get());
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->capacity(), OpenAiStreamParser::kInitialCapacity);
-  const std::string big(3 * OpenAiStreamParser::kInitialCapacity, 'x');
+  // The buffer belongs to the thread, and earlier tests may have grown it: three times its size.
+  const std::string big(3 * p->capacity(), 'x');
   this->feed(TypeParam::chunk(q(big)), 1);
   EXPECT_EQ(this->rec.output_bytes, big.size());
   const std::size_t grown = p->capacity();
@@ -399,6 +401,52 @@ TYPED_TEST(StreamParserTest, LargePayloadGrowsTheBufferOnce) {
   this->feed(TypeParam::chunk(q(big)), 3);
   EXPECT_EQ(p->capacity(), grown);
   EXPECT_EQ(this->rec.tokens.size(), 3u);
+}
+
+// Parsers on one thread share its simdjson parser and payload buffer: streams whose events
+// interleave, one of them with a payload that grows the buffer, each get their own results.
+TYPED_TEST(StreamParserTest, InterleavedStreamsOnOneThreadKeepTheirOwnResults) {
+  auto other = this->adapter->make_parser();
+  RequestRecord rec2;
+  const std::string big(4 * JsonEventParser::kInitialCapacity, 'b');
+  EXPECT_EQ(this->feed(TypeParam::chunk(q("one")), 1), EventOutcome::more);
+  EXPECT_EQ(other->on_event(TypeParam::chunk(q(big), ",\"usage\":{\"completion_tokens\":3}"), 2, rec2),
+            EventOutcome::more);
+  EXPECT_EQ(this->feed(TypeParam::chunk(q("two")), 3), EventOutcome::more);
+  EXPECT_EQ(other->on_event("{\"choices\": [", 4, rec2), EventOutcome::done);
+  EXPECT_EQ(this->feed("[DONE]", 5), EventOutcome::done);
+
+  EXPECT_EQ(this->rec.status, RequestStatus::ok);
+  ASSERT_EQ(this->rec.tokens.size(), 2u);
+  EXPECT_EQ(this->rec.tokens[1].received, 3);
+  EXPECT_EQ(this->rec.output_bytes, 6u);
+  EXPECT_EQ(this->token_sum(), 2u);
+  EXPECT_EQ(rec2.status, RequestStatus::protocol_error);
+  ASSERT_EQ(rec2.tokens.size(), 1u);
+  EXPECT_EQ(rec2.tokens[0].tokens, 3u);
+  EXPECT_EQ(rec2.output_bytes, big.size());
+}
+
+// Each thread has its own parser and buffer: streams parsed on two threads at once do not meet.
+TYPED_TEST(StreamParserTest, StreamsOnTwoThreadsAtOnceKeepTheirOwnResults) {
+  constexpr int kEvents = 2000;
+  auto run = [&](std::string_view word, RequestRecord& out) {
+    auto p = this->adapter->make_parser();
+    out.tokens.reserve(kEvents);
+    const std::string payload = TypeParam::chunk(q(word));
+    for (int i = 0; i < kEvents; ++i) p->on_event(payload, i, out);
+    p->on_event("[DONE]", kEvents, out);
+  };
+  RequestRecord a, b;
+  std::thread other([&] { run("a much longer piece of text", b); });
+  run("short", a);
+  other.join();
+  EXPECT_EQ(a.status, RequestStatus::ok);
+  EXPECT_EQ(b.status, RequestStatus::ok);
+  EXPECT_EQ(a.tokens.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_EQ(b.tokens.size(), static_cast<std::size_t>(kEvents));
+  EXPECT_EQ(a.output_bytes, 5u * kEvents);
+  EXPECT_EQ(b.output_bytes, 27u * kEvents);
 }
 
 // ---- shape-specific ---------------------------------------------------------------------------
