@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "metrics/trials.hpp"
+#include "session/context_check.hpp"
 #include "session/environment_capture.hpp"
 #include "splleed/environment.hpp"
 #include "splleed/version.hpp"
@@ -155,6 +156,11 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
   // Read before any load, so the requests the info takes never overlap a measurement.
   EngineIdentity identity = capture_engine_identity(config.target.base_url, engine_hint);
   if (sim_server && identity.version.empty()) identity.version = kVersion;
+  // A request longer than the context would only come back as an HTTP 400, run after run.
+  if (identity.max_model_len) {
+    if (auto err = check_context_length(config, *identity.max_model_len); !err.empty())
+      throw SessionError(err);
+  }
   Environment machine = capture_host_environment();
   if (options_.capture_gpus) capture_gpus(machine);
 
