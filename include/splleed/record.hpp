@@ -80,6 +80,10 @@ struct RequestRecord {
   // Tokens of that prompt as the client's tokenizer counts them (beside the server's
   // usage.prompt_tokens); empty when unknown (no tokenizer, or a turn carrying reply history).
   std::optional<std::int64_t> client_prompt_tokens;
+  // The output length this request asked for exactly (max_tokens with the engine told to ignore
+  // end-of-sequence, on an API that honours it: protocol::output_length_ask); empty when
+  // max_tokens was only a cap. Checked against what the request produced (RunResult::output_length).
+  std::optional<std::int32_t> exact_output_tokens;
   // Multi-turn: the conversation and the 0-based turn this request sent; empty otherwise.
   std::optional<std::uint64_t> session;
   std::optional<std::int32_t> turn;

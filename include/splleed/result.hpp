@@ -125,6 +125,60 @@ struct ProfileWindow {
   std::int64_t requests_inside = 0;
 };
 
+// One request whose produced output length differed from the exact length it asked for.
+struct OutputLengthExample {
+  std::uint64_t index = 0;  // RequestRecord::index
+  std::int32_t requested = 0;
+  std::int64_t produced = 0;
+  bool operator==(const OutputLengthExample&) const = default;
+};
+
+// Measured ok requests that asked for an exact output length (RequestRecord::exact_output_tokens)
+// against the tokens they produced (RequestRecord::output_tokens()).
+struct OutputLengthCheck {
+  std::int64_t checked = 0;  // requests compared
+  std::int64_t exact = 0;
+  std::int64_t shorter = 0;  // produced fewer tokens than asked (e.g. stopped at a stop string)
+  std::int64_t longer = 0;
+  std::vector<OutputLengthExample> examples;  // the first few mismatches, in issue order
+  bool operator==(const OutputLengthCheck&) const = default;
+};
+
+// TTFT of every session's turn `turn` (multi-turn runs): measured ok requests of that turn index.
+struct TurnSummary {
+  std::int32_t turn = 0;  // 0-based
+  std::int64_t requests = 0;
+  double ttft_mean_ms = 0, ttft_p50_ms = 0, ttft_p90_ms = 0, ttft_p99_ms = 0;
+  // Mean prompt tokens of the turn (server usage, else the client's count; the history makes later
+  // turns longer); empty when no request of the turn had a count.
+  std::optional<double> input_tokens_mean;
+  bool operator==(const TurnSummary&) const = default;
+};
+
+// One request whose server-reported token count disagrees with the client's.
+struct TokenCountExample {
+  std::uint64_t index = 0;  // RequestRecord::index
+  std::string kind;         // "prompt" or "output"
+  std::int64_t client = 0;  // prompt: the client's tokenizer; output: tokens counted from events
+  std::int64_t server = 0;  // usage.prompt_tokens or usage.completion_tokens
+  bool operator==(const TokenCountExample&) const = default;
+};
+
+// The three token counts side by side over a run's measured ok requests (docs/metrics.md):
+// which one drives TPOT and throughput, and how often the server's usage and the client's counts
+// disagree beyond the tolerance of metrics::prompt_counts_disagree / output_counts_disagree.
+struct TokenCountCheck {
+  // Where TPOT's output token count came from: "usage" (every request), "events" (none reported
+  // usage) or "mixed" (usage where reported, counted events elsewhere). "none" without requests.
+  std::string tpot_source = "none";
+  std::int64_t prompt_compared = 0;   // requests with both a client and a server prompt count
+  std::int64_t prompt_disagree = 0;
+  std::int64_t output_compared = 0;   // requests with usage.completion_tokens and token events
+  std::int64_t output_disagree = 0;
+  std::vector<TokenCountExample> examples;  // the first few disagreements, in issue order
+  bool operator==(const TokenCountCheck&) const = default;
+};
+
 struct RunResult {
   std::string label;          // e.g. "concurrency=4"
   LoadMode mode = LoadMode::concurrency;
@@ -137,6 +191,10 @@ struct RunResult {
   std::vector<WhyFinding> why;          // when engine metrics were scraped
   std::optional<EngineRunSummary> engine;  // when engine metrics were scraped
   std::optional<ProfileWindow> profile;    // with --profile
+  // Over the steady-state requests (as `summary`), filled by metrics::check_run:
+  std::optional<OutputLengthCheck> output_length;  // when a request asked for an exact length
+  std::vector<TurnSummary> by_turn;     // multi-turn runs: one per turn index, ascending
+  TokenCountCheck token_counts;
   std::vector<RequestRecord> requests;  // warm-up first, then measured, in issue order
 };
 

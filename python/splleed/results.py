@@ -218,6 +218,14 @@ class Record:
         lambda self: self._d.get("client_prompt_tokens"),
         doc="Prompt tokens as the client's tokenizer counted them (None: unknown).",
     )
+    exact_output_tokens = property(
+        lambda self: self._d.get("exact_output_tokens"),
+        doc="The output length asked for exactly (None: max_tokens was only a cap).",
+    )
+    token_counts_disagree = property(
+        lambda self: list(self._d.get("token_counts_disagree", [])),
+        doc='"prompt" and/or "output" where the server\'s usage disagrees with the client\'s count.',
+    )
     session = property(lambda self: self._d.get("session"), doc="Multi-turn conversation id.")
     turn = property(lambda self: self._d.get("turn"), doc="Multi-turn: 0-based turn.")
 
@@ -295,6 +303,12 @@ class RunResult:
         self.summary = Summary(d["summary"])
         self.ramp_up: Optional[Summary] = None if d["ramp_up"] is None else Summary(d["ramp_up"])
         self.client_health: Dict[str, Any] = d["client_health"]
+        # Checks beside the figures (docs/results-format.md): token counts side by side, the
+        # exact output lengths asked against those produced (None when none was asked), and TTFT
+        # per turn of multi-turn sessions (empty otherwise).
+        self.token_counts: Dict[str, Any] = d.get("token_counts", {})
+        self.output_length: Optional[Dict[str, Any]] = d.get("output_length")
+        self.by_turn: List[Dict[str, Any]] = list(d.get("by_turn", []))
         self.requests: List[Record] = [Record(r, m) for r, m in zip(d["requests"], metrics)]
 
     @property

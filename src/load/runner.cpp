@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "metrics/request_metrics.hpp"
+#include "metrics/run_checks.hpp"
 #include "stats/summary.hpp"
 #include <ctime>
 #include "net/http_client.hpp"
@@ -314,6 +315,9 @@ struct PhaseContext {
   const protocol::ProtocolAdapter& adapter;
   std::string path;
   std::vector<std::string> bodies;  // one per prompt: bodies depend only on the prompt
+  // One per prompt: the output length its requests ask for exactly (protocol::output_length_ask);
+  // empty where max_tokens is only a cap.
+  std::vector<std::optional<std::int32_t>> exact_output;
   std::vector<std::uint32_t> order;
   std::vector<std::uint32_t> conversation_order;  // multi-turn: seeded order of conversations
   std::string auth;
@@ -451,6 +455,7 @@ class Worker {
     rec.ramp_up = plan.ramp_end && scheduled < *plan.ramp_end;
     rec.scheduled = scheduled;
     rec.request_id = fmt::format("{}{:012x}", plan.id, rec.index);
+    rec.exact_output_tokens = ctx_.exact_output[prompt_index];
     const std::int32_t max_tokens = ctx_.config.prompt_max_tokens.empty()
                                         ? ctx_.config.sampling.max_tokens
                                         : ctx_.config.prompt_max_tokens[rec.prompt_index];
@@ -504,6 +509,12 @@ class Worker {
           ctx_.plan.session_base + static_cast<std::uint64_t>(ctx_.plan.next_conversation.fetch_add(1));
       (void)co_await run_conversation(conv, session, ctx_.plan.arrivals[i], *handler, think.timer);
     }
+    end_open(std::move(handler));
+  }
+
+  // The end of an open-loop arrival (one request or one conversation): its handler goes back to
+  // the pool and its slot to the first arrival waiting for one.
+  void end_open(std::unique_ptr<StreamHandler> handler) {
     release_handler(std::move(handler));
     --in_flight_;
     while (!waiting_.empty() && in_flight_ < cap_ && !ctx_.stop.load(std::memory_order_relaxed)) {
@@ -579,6 +590,7 @@ class Worker {
         messages.push_back({"user", config.prompts[prompt]});
         SamplingParams sampling = config.sampling;
         sampling.max_tokens = max_tokens;
+        if (sampling.min_tokens) sampling.min_tokens = std::min(*sampling.min_tokens, max_tokens);
         const std::string body =
             ctx_.adapter.build_body({config.target.model, config.prompts[prompt], sampling, messages});
         co_await execute(rec, handler, body);
@@ -594,14 +606,7 @@ class Worker {
     auto handler = acquire_handler();
     RequestRecord& rec = new_record(i, ctx_.plan.arrivals[i]);
     co_await execute(rec, *handler);
-    release_handler(std::move(handler));
-    --in_flight_;
-    while (!waiting_.empty() && in_flight_ < cap_ && !ctx_.stop.load(std::memory_order_relaxed)) {
-      std::size_t next = waiting_.front();
-      waiting_.pop_front();
-      start_open(next);
-    }
-    end_task();
+    end_open(std::move(handler));
   }
 
   std::unique_ptr<StreamHandler> acquire_handler() {
@@ -636,7 +641,7 @@ class Worker {
 Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   const net::Url url = parse_target(config_.target);
   auto adapter = protocol::make_adapter(config_.target);
-  PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {},
+  PhaseContext ctx{config_, clock_, plan, *adapter, std::string(adapter->path()), {}, {},
                    config_.load.trace ? identity_order(config_.prompts.size())
                                       : prompt_order(config_.prompts.size(), config_.load.seed),
                    {},
@@ -644,8 +649,17 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
                    stop_requested_, record_sink_};
   ctx.bodies.reserve(config_.prompts.size());
   SamplingParams sampling = config_.sampling;
+  ctx.exact_output.reserve(config_.prompts.size());
   for (std::size_t i = 0; i < config_.prompts.size(); ++i) {
-    if (!config_.prompt_max_tokens.empty()) sampling.max_tokens = config_.prompt_max_tokens[i];
+    if (!config_.prompt_max_tokens.empty()) {
+      sampling.max_tokens = config_.prompt_max_tokens[i];
+      // A global minimum above this prompt's own target would make the engine reject it.
+      if (config_.sampling.min_tokens)
+        sampling.min_tokens = std::min(*config_.sampling.min_tokens, sampling.max_tokens);
+    }
+    ctx.exact_output.push_back(protocol::output_length_ask(config_.target.api, sampling).exact
+                                   ? std::optional(sampling.max_tokens)
+                                   : std::nullopt);
     std::span<const ChatMessage> messages;
     if (!config_.prompt_messages.empty()) messages = config_.prompt_messages[i];
     ctx.bodies.push_back(
@@ -814,6 +828,13 @@ BenchmarkResult Runner::run() {
   // Open-loop arrivals start a little after planning, so that thread start-up is not charged to
   // the first request as schedule lag.
   constexpr Nanos kOpenLoopLead = 2 * kNanosPerMilli;
+  // Per-prompt output lengths (a workload's or a trace's) that the API can only cap: say so once.
+  if (!config_.prompt_max_tokens.empty()) {
+    if (const auto ask = protocol::output_length_ask(config_.target.api, config_.sampling);
+        !ask.exact)
+      log_(fmt::format("output lengths are caps, not exact ({}); produced lengths are not checked",
+                       ask.note));
+  }
 
   const std::size_t levels = load.trace    ? 1
                              : open_loop ? load.request_rates.size()
@@ -981,6 +1002,7 @@ BenchmarkResult Runner::run() {
         assess_client_health(phase_out, records, run.request_rate, load.max_concurrency);
     for (auto& r : records) run.requests.push_back(std::move(r));
     run.summary = metrics::summarize(run.requests, steady_start, window_end, config_.stats);
+    metrics::check_run(run);
     if (hooks_.after) hooks_.after(run);
     result.runs.push_back(std::move(run));
   }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "metrics/run_checks.hpp"
 #include "metrics/trials.hpp"
 
 #include "stats/summary.hpp"
@@ -187,6 +188,7 @@ void finalize(BenchmarkResult& result) {
       run.ramp_up = summarize(ramp, run.ramp_up->window_start, run.ramp_up->window_end, stats);
     }
     run.summary = summarize(run.requests, run.summary.window_start, run.summary.window_end, stats);
+    check_run(run);
   }
   aggregate_trials(result);
 }

@@ -11,6 +11,28 @@
 
 namespace splleed::protocol {
 
+OutputLengthAsk output_length_ask(Api api, const SamplingParams& s) noexcept {
+  const bool min_reaches_max = s.min_tokens && *s.min_tokens >= s.max_tokens;
+  switch (api) {
+    case Api::openai_completions:
+    case Api::openai_chat:
+    case Api::sglang:
+      if (s.ignore_eos || min_reaches_max) return {true, {}};
+      return {false, "max_tokens is only a cap without --ignore-eos (or --min-tokens equal to it)"};
+    case Api::llamacpp:
+      if (s.ignore_eos) return {true, {}};
+      return {false, "n_predict is only a cap without --ignore-eos"};
+    case Api::tgi:
+      return {false, "TGI's HTTP API has no end-of-sequence switch: max_new_tokens is only a cap"};
+    case Api::ollama_generate:
+    case Api::ollama_chat:
+      return {false, "Ollama has no end-of-sequence switch: num_predict is only a cap"};
+    case Api::triton:
+      return {false, "the Triton generate body carries only max_tokens, a cap"};
+  }
+  return {false, "unknown API"};
+}
+
 std::unique_ptr<ProtocolAdapter> make_adapter(Api api) {
   switch (api) {
     case Api::openai_completions:

@@ -70,6 +70,19 @@ class ProtocolAdapter {
   virtual std::unique_ptr<StreamParser> make_parser() const = 0;
 };
 
+// What the body build_body() makes from `s` asks of the engine's output length: exactly
+// s.max_tokens (the body carries an end-of-sequence switch the API honours, or a minimum equal to
+// the maximum), or at most s.max_tokens, with why not exactly. The adapters are the one place that
+// writes these fields (OpenAI-compatible: max_tokens, min_tokens, ignore_eos; SGLang native:
+// sampling_params.max_new_tokens, min_new_tokens, ignore_eos; llama.cpp: n_predict, ignore_eos;
+// TGI: parameters.max_new_tokens; Ollama: options.num_predict; Triton: max_tokens); this states
+// what they amount to.
+struct OutputLengthAsk {
+  bool exact = false;
+  std::string_view note;  // when !exact: one clause on why
+};
+OutputLengthAsk output_length_ask(Api api, const SamplingParams& s) noexcept;
+
 // The adapter for `api`. Throws std::invalid_argument for an unknown API and for Api::triton,
 // whose path names the model (use the overload below).
 std::unique_ptr<ProtocolAdapter> make_adapter(Api api);

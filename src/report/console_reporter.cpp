@@ -104,6 +104,52 @@ std::string counts(const RunSummary& s) {
                      s.window_s);
 }
 
+// One line when requests that asked for an exact output length produced another.
+void write_output_length(const OutputLengthCheck& c, std::ostream& out) {
+  const auto example = [&c](bool shorter) {
+    for (const OutputLengthExample& e : c.examples)
+      if ((e.produced < e.requested) == shorter)
+        return fmt::format("; e.g. request {}: {} of {}", e.index, e.produced, e.requested);
+    return std::string();
+  };
+  if (c.shorter > 0)
+    out << fmt::format("  ! {} of {} requests produced fewer tokens than asked{} (stopped early "
+                       "despite the exact length asked: a stop string, the context window, or an "
+                       "engine that ignores ignore_eos/min_tokens)\n",
+                       c.shorter, c.checked, example(true));
+  if (c.longer > 0)
+    out << fmt::format("  ! {} of {} requests produced more tokens than asked{}\n", c.longer,
+                       c.checked, example(false));
+}
+
+// One line when the server's token counts and the client's disagree.
+void write_token_counts(const TokenCountCheck& c, std::ostream& out) {
+  if (c.prompt_disagree == 0 && c.output_disagree == 0) return;
+  std::string parts;
+  if (c.prompt_disagree > 0)
+    parts = fmt::format("prompt in {} of {} (client tokenizer vs usage.prompt_tokens)",
+                        c.prompt_disagree, c.prompt_compared);
+  if (c.output_disagree > 0)
+    parts += fmt::format("{}output in {} of {} (counted events vs usage.completion_tokens)",
+                         parts.empty() ? "" : ", ", c.output_disagree, c.output_compared);
+  const char* source = c.tpot_source == "usage"    ? "server usage"
+                       : c.tpot_source == "events" ? "counted events"
+                                                   : "server usage where reported, else counted events";
+  out << fmt::format("  ! server and client token counts disagree: {}; TPOT and throughput use {}\n",
+                     parts, source);
+}
+
+// TTFT per turn index of multi-turn sessions.
+void write_by_turn(const std::vector<TurnSummary>& turns, std::ostream& out) {
+  std::vector<Row> rows;
+  rows.push_back({"TTFT by turn (ms)", "count", "mean", "p50", "p90", "p99", "input tok"});
+  for (const TurnSummary& t : turns)
+    rows.push_back({fmt::format("turn {}", t.turn), std::to_string(t.requests), ms(t.ttft_mean_ms),
+                    ms(t.ttft_p50_ms), ms(t.ttft_p90_ms), ms(t.ttft_p99_ms),
+                    t.input_tokens_mean ? fmt::format("{:.1f}", *t.input_tokens_mean) : "-"});
+  write_table(rows, out);
+}
+
 void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
   const std::string name =
       show_trial ? fmt::format("{} (trial {})", run.label, run.trial) : run.label;
@@ -115,6 +161,9 @@ void write_run(const RunResult& run, bool show_trial, std::ostream& out) {
         << '\n';
   }
   write_summary(run.summary, health_line(run.client_health, run.mode == LoadMode::rate), out);
+  if (run.output_length) write_output_length(*run.output_length, out);
+  write_token_counts(run.token_counts, out);
+  if (run.by_turn.size() > 1) write_by_turn(run.by_turn, out);
   if (run.ramp_up) {
     out << fmt::format("\n{} ramp-up (not in the figures above): {}\n", name,
                        counts(*run.ramp_up));

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics/request_metrics.hpp"
+#include "metrics/run_checks.hpp"
 #include "report/definitions.hpp"
 #include "report/reporters.hpp"
 
@@ -294,6 +295,7 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   out["prompt_index"] = r.prompt_index;
   // Absent unless known, like every later addition.
   if (r.client_prompt_tokens) out["client_prompt_tokens"] = *r.client_prompt_tokens;
+  if (r.exact_output_tokens) out["exact_output_tokens"] = *r.exact_output_tokens;
   if (r.session) out["session"] = *r.session;
   if (r.turn) out["turn"] = *r.turn;
   out["warmup"] = r.warmup;
@@ -340,6 +342,9 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
   out["events"] = r.events;
   out["output_bytes"] = r.output_bytes;
   out["output_tokens"] = r.output_tokens();  // derived; from_json ignores it
+  // Derived (from_json ignores it): which of the server's counts disagree with the client's.
+  if (auto disagree = metrics::token_count_disagreements(r); !disagree.empty())
+    out["token_counts_disagree"] = std::move(disagree);
   if (r.engine) {  // present only when engine metrics were scraped
     const RequestEngineState& e = *r.engine;
     out["engine"] = {{"waiting_at_start", nullable(e.waiting_at_start)},
@@ -351,6 +356,41 @@ ordered_json request_json(const RequestRecord& r, Nanos origin) {
                      {"gpu_utilization_mean", nullable(e.gpu_utilization_mean)}};
   }
   return out;
+}
+
+ordered_json output_length_json(const OutputLengthCheck& c) {
+  ordered_json examples = ordered_json::array();
+  for (const OutputLengthExample& e : c.examples)
+    examples.push_back({{"index", e.index}, {"requested", e.requested}, {"produced", e.produced}});
+  return {{"checked", c.checked},
+          {"exact", c.exact},
+          {"shorter", c.shorter},
+          {"longer", c.longer},
+          {"examples", std::move(examples)}};
+}
+
+ordered_json by_turn_json(const std::vector<TurnSummary>& turns) {
+  ordered_json out = ordered_json::array();
+  for (const TurnSummary& t : turns)
+    out.push_back({{"turn", t.turn},
+                   {"requests", t.requests},
+                   {"ttft", {{"mean", t.ttft_mean_ms},
+                             {"p50", t.ttft_p50_ms},
+                             {"p90", t.ttft_p90_ms},
+                             {"p99", t.ttft_p99_ms}}},
+                   {"input_tokens_mean", nullable(t.input_tokens_mean)}});
+  return out;
+}
+
+ordered_json token_counts_json(const TokenCountCheck& c) {
+  ordered_json examples = ordered_json::array();
+  for (const TokenCountExample& e : c.examples)
+    examples.push_back(
+        {{"index", e.index}, {"kind", e.kind}, {"client", e.client}, {"server", e.server}});
+  return {{"tpot_source", c.tpot_source},
+          {"prompt", {{"compared", c.prompt_compared}, {"disagree", c.prompt_disagree}}},
+          {"output", {{"compared", c.output_compared}, {"disagree", c.output_disagree}}},
+          {"examples", std::move(examples)}};
 }
 
 ordered_json why_json(const std::vector<WhyFinding>& why) {
@@ -469,6 +509,10 @@ ordered_json build(const BenchmarkResult& result) {
     r["summary"] = summary_json(run.summary, origin);
     r["ramp_up"] = run.ramp_up ? summary_json(*run.ramp_up, origin) : ordered_json(nullptr);
     r["client_health"] = health_json(run.client_health);
+    r["token_counts"] = token_counts_json(run.token_counts);
+    // Present only for runs that have them.
+    if (run.output_length) r["output_length"] = output_length_json(*run.output_length);
+    if (!run.by_turn.empty()) r["by_turn"] = by_turn_json(run.by_turn);
     if (!run.why.empty()) r["why"] = why_json(run.why);
     if (run.engine) r["engine"] = engine_run_json(*run.engine, origin);
     if (run.profile) r["profile"] = profile_json(*run.profile, origin);
@@ -931,6 +975,8 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   r.prompt_index = n.integer<std::uint32_t>("prompt_index");
   if (n.has("client_prompt_tokens"))
     r.client_prompt_tokens = n.optional_integer<std::int64_t>("client_prompt_tokens");
+  if (n.has("exact_output_tokens"))
+    r.exact_output_tokens = n.optional_integer<std::int32_t>("exact_output_tokens");
   if (n.has("session")) r.session = n.optional_integer<std::uint64_t>("session");
   if (n.has("turn")) r.turn = n.optional_integer<std::int32_t>("turn");
   r.warmup = n.boolean("warmup");
@@ -1004,6 +1050,59 @@ RequestRecord request_from(const Node& n, Nanos origin) {
   return r;
 }
 
+OutputLengthCheck output_length_from(const Node& n) {
+  OutputLengthCheck c;
+  c.checked = n.integer<std::int64_t>("checked");
+  c.exact = n.integer<std::int64_t>("exact");
+  c.shorter = n.integer<std::int64_t>("shorter");
+  c.longer = n.integer<std::int64_t>("longer");
+  const json& examples = n.array("examples");
+  for (std::size_t k = 0; k < examples.size(); ++k) {
+    const Node e(examples[k], index_path(join(n.path(), "examples"), k));
+    c.examples.push_back({e.integer<std::uint64_t>("index"), e.integer<std::int32_t>("requested"),
+                          e.integer<std::int64_t>("produced")});
+  }
+  return c;
+}
+
+TurnSummary turn_from(const Node& n) {
+  TurnSummary t;
+  t.turn = n.integer<std::int32_t>("turn");
+  t.requests = n.integer<std::int64_t>("requests");
+  const Node ttft = n.object("ttft");
+  t.ttft_mean_ms = ttft.number("mean");
+  t.ttft_p50_ms = ttft.number("p50");
+  t.ttft_p90_ms = ttft.number("p90");
+  t.ttft_p99_ms = ttft.number("p99");
+  t.input_tokens_mean = n.optional_number("input_tokens_mean");
+  return t;
+}
+
+TokenCountCheck token_counts_from(const Node& n) {
+  TokenCountCheck c;
+  c.tpot_source = n.string("tpot_source");
+  if (c.tpot_source != "usage" && c.tpot_source != "events" && c.tpot_source != "mixed" &&
+      c.tpot_source != "none")
+    fail(join(n.path(), "tpot_source"),
+         "expected \"usage\", \"events\", \"mixed\" or \"none\", got '" + c.tpot_source + "'");
+  const Node prompt = n.object("prompt");
+  c.prompt_compared = prompt.integer<std::int64_t>("compared");
+  c.prompt_disagree = prompt.integer<std::int64_t>("disagree");
+  const Node output = n.object("output");
+  c.output_compared = output.integer<std::int64_t>("compared");
+  c.output_disagree = output.integer<std::int64_t>("disagree");
+  const json& examples = n.array("examples");
+  for (std::size_t k = 0; k < examples.size(); ++k) {
+    const Node e(examples[k], index_path(join(n.path(), "examples"), k));
+    const std::string kind = e.string("kind");
+    if (kind != "prompt" && kind != "output")
+      fail(join(e.path(), "kind"), "expected \"prompt\" or \"output\", got '" + kind + "'");
+    c.examples.push_back({e.integer<std::uint64_t>("index"), kind, e.integer<std::int64_t>("client"),
+                          e.integer<std::int64_t>("server")});
+  }
+  return c;
+}
+
 std::vector<std::string> strings_from(const Node& n, std::string_view key) {
   std::vector<std::string> out;
   const json& a = n.array(key);
@@ -1061,6 +1160,16 @@ BenchmarkResult from_json(const nlohmann::json& j) {
     if (!n.is_null("ramp_up")) run.ramp_up = summary_from(n.object("ramp_up"), origin);
     // Absent in files written before client health was recorded: the defaults apply.
     if (n.has("client_health")) run.client_health = health_from(n.object("client_health"));
+    // Absent in files written before the checks existed (and, for the last two, in runs without
+    // exact output lengths or turns).
+    if (n.has("token_counts")) run.token_counts = token_counts_from(n.object("token_counts"));
+    if (n.has("output_length") && !n.is_null("output_length"))
+      run.output_length = output_length_from(n.object("output_length"));
+    if (n.has("by_turn")) {
+      const json& turns = n.array("by_turn");
+      for (std::size_t k = 0; k < turns.size(); ++k)
+        run.by_turn.push_back(turn_from(Node(turns[k], index_path(join(n.path(), "by_turn"), k))));
+    }
     if (n.has("why")) {
       const json& why = n.array("why");
       for (std::size_t k = 0; k < why.size(); ++k) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "metrics/trials.hpp"
+#include "session/context_check.hpp"
 #include "session/environment_capture.hpp"
 #include "splleed/environment.hpp"
 #include "splleed/version.hpp"
@@ -285,6 +286,11 @@ BenchmarkResult Session::run_sequence(const NextRun& next) {
       throw SessionError(fmt::format(fmt::runtime(kNoProfiler), e));
     }
     profile.engine_takes_output_dir = !profile.output_dir.empty() && (e == "sglang" || e == "sim");
+  }
+  // A request longer than the context would only come back as an HTTP 400, run after run.
+  if (identity.max_model_len) {
+    if (auto err = check_context_length(config, *identity.max_model_len); !err.empty())
+      throw SessionError(err);
   }
   Environment machine = capture_host_environment();
   if (options_.capture_gpus) capture_gpus(machine);

@@ -520,7 +520,11 @@ void Connection::handle(http::request<http::string_body>& req) {
     end_response();
   } else if (target == "/v1/models") {
     if (req.method() != http::verb::get) return method_not_allowed();
-    write_response(http::status::ok, models_body(shard_.config.model, unix_seconds()),
+    // A limited KV cache is also the longest context a request may use (see handle_generation).
+    const std::int64_t kv = shard_.config.kv_tokens;
+    write_response(http::status::ok,
+                   models_body(shard_.config.model, unix_seconds(),
+                               kv > 0 ? std::optional(kv) : std::nullopt),
                    "application/json", nullptr);
     end_response();
   } else if (target == "/metrics") {

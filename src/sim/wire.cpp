@@ -129,10 +129,12 @@ std::string error_body(std::string_view message, std::string_view type, int code
   return j.dump();
 }
 
-std::string models_body(std::string_view model, std::int64_t created) {
+std::string models_body(std::string_view model, std::int64_t created,
+                        std::optional<std::int64_t> max_model_len) {
   nlohmann::ordered_json m = {{"id", model},           {"object", "model"}, {"created", created},
                       {"owned_by", "splleed"}, {"root", model},     {"parent", nullptr},
                       {"permission", nlohmann::ordered_json::array()}};
+  if (max_model_len) m["max_model_len"] = *max_model_len;
   nlohmann::ordered_json j = {{"object", "list"}, {"data", nlohmann::ordered_json::array({m})}};
   return j.dump();
 }

@@ -3,6 +3,7 @@
 // chunk framing. Stream events are appended to caller-owned buffers so the per-token path reuses
 // memory; whole responses (once per request) are returned as strings.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,8 @@ std::string completion_body(const ChunkContext& c, std::string_view text,
                             std::string_view finish_reason, UsageCounts usage);
 // {"error":{"message":...,"type":...,"code":...}}
 std::string error_body(std::string_view message, std::string_view type, int code);
-std::string models_body(std::string_view model, std::int64_t created);
+// `max_model_len` (vLLM's field: the longest context one request may use) is listed when set.
+std::string models_body(std::string_view model, std::int64_t created,
+                        std::optional<std::int64_t> max_model_len = std::nullopt);
 
 }  // namespace splleed::sim

@@ -1,8 +1,5 @@
 #include "workload/session.hpp"
 
-#include <map>
-#include <set>
-#include <utility>
 
 #include <fmt/format.h>
 
@@ -45,28 +42,6 @@ std::vector<Message> build_turn_messages(const Workload& w, const Session& sessi
     users.push_back(item.messages.empty() ? item.prompt : item.messages.back().content);
   }
   return build_chat_messages(session.system_prompt, users, replies);
-}
-
-std::vector<std::pair<std::int32_t, std::vector<Nanos>>> group_by_turn(
-    std::span<const TurnLatency> samples) {
-  std::map<std::int32_t, std::vector<Nanos>> by_turn;
-  std::set<std::pair<std::uint64_t, std::int32_t>> seen;
-  for (const auto& s : samples) {
-    if (s.turn < 0) throw WorkloadError(fmt::format("session {}: negative turn {}", s.session, s.turn));
-    if (!seen.emplace(s.session, s.turn).second) {
-      throw WorkloadError(fmt::format("session {} turn {}: recorded twice", s.session, s.turn));
-    }
-    by_turn[s.turn].push_back(s.ttft);
-  }
-  return {std::make_move_iterator(by_turn.begin()), std::make_move_iterator(by_turn.end())};
-}
-
-std::vector<TurnSummary> summarize_by_turn(std::span<const TurnLatency> samples) {
-  std::vector<TurnSummary> out;
-  for (const auto& [turn, ttfts] : group_by_turn(samples)) {
-    out.push_back(TurnSummary{turn, summarize_lengths(ttfts)});
-  }
-  return out;
 }
 
 }  // namespace splleed::workload

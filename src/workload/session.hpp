@@ -1,14 +1,12 @@
 #pragma once
-// Multi-turn sessions: the chat history of each turn, built from the replies actually received,
-// and TTFT summarised per turn index.
+// Multi-turn sessions: the chat history of each turn, built from the replies actually received.
+// (TTFT per turn index is summarised from the request records: metrics::summarize_by_turn.)
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "splleed/clock.hpp"
-#include "workload/lengths.hpp"
 #include "workload/workload.hpp"
 
 namespace splleed::workload {
@@ -24,26 +22,5 @@ std::vector<Message> build_chat_messages(std::string_view system_prompt,
 // earlier turns. Throws WorkloadError for a turn out of range or a wrong number of replies.
 std::vector<Message> build_turn_messages(const Workload& w, const Session& session,
                                          std::size_t turn, std::span<const std::string> replies);
-
-// One completed turn's time to first token.
-struct TurnLatency {
-  std::uint64_t session = 0;
-  std::int32_t turn = 0;
-  Nanos ttft = 0;
-};
-
-// TTFT of all sessions' turn `turn`: count, mean, p50, p90, min, max in nanoseconds.
-struct TurnSummary {
-  std::int32_t turn = 0;
-  LengthSummary ttft;
-};
-
-// Latencies grouped by turn index, ascending turns, each group in input order. Throws
-// WorkloadError when a (session, turn) pair occurs twice or a turn is negative.
-std::vector<std::pair<std::int32_t, std::vector<Nanos>>> group_by_turn(
-    std::span<const TurnLatency> samples);
-
-// One summary per turn index present, ascending.
-std::vector<TurnSummary> summarize_by_turn(std::span<const TurnLatency> samples);
 
 }  // namespace splleed::workload

@@ -61,10 +61,10 @@ Outcome run_cli(const std::vector<std::string>& args) {
   return o;
 }
 
-// A tokenizer.json whose every run of up to 4 characters (without a newline) is one token: the
-// simulator's rule for ASCII text.
-std::string four_char_tokenizer() {
-  const std::string path = temp_path("tokenizer.json");
+// A tokenizer.json whose every run of up to `width` characters (without a newline) is one token;
+// width 4 is the simulator's rule for ASCII text.
+std::string char_tokenizer(int width) {
+  const std::string path = temp_path("tokenizer" + std::to_string(width) + ".json");
   const json tok = {
       {"version", "1.0"},
       {"added_tokens", json::array()},
@@ -72,7 +72,7 @@ std::string four_char_tokenizer() {
       {"pre_tokenizer",
        {{"type", "Sequence"},
         {"pretokenizers",
-         {{{"type", "Split"}, {"pattern", {{"Regex", ".{1,4}"}}}, {"behavior", "Isolated"},
+         {{{"type", "Split"}, {"pattern", {{"Regex", ".{1," + std::to_string(width) + "}"}}}, {"behavior", "Isolated"},
            {"invert", false}},
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
            {"use_regex", false}}}}}},
@@ -87,6 +87,8 @@ std::string four_char_tokenizer() {
   std::ofstream(path) << tok.dump();
   return path;
 }
+
+std::string four_char_tokenizer() { return char_tokenizer(4); }
 
 const std::vector<std::string> kFastSim = {"run", "--sim", "--sim-ttft-ms", "1", "--sim-itl-ms", "0.5",
                                            "--warmup", "0", "--no-scrape", "--no-gpu"};
@@ -294,6 +296,134 @@ TEST(WorkloadCli, MultiTurnInOpenLoopStartsConversationsAtArrivals) {
   }
   EXPECT_EQ(turns.size(), 3u);
   for (const auto& [s, n] : turns) EXPECT_EQ(n, 2) << s;
+}
+
+TEST(WorkloadCli, ExactOutputLengthsAreCheckedAgainstWhatWasProduced) {
+  Outcome o;
+  const json result = run_json({"--input-len", "8", "--output-len", "6", "--ignore-eos",
+                                "--num-prompts", "4", "--num-requests", "8", "--concurrency", "2",
+                                "--tokenizer", four_char_tokenizer()},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  const json& run = result.at("runs").at(0);
+  EXPECT_EQ(run.at("output_length"),
+            (json{{"checked", 8}, {"exact", 8}, {"shorter", 0}, {"longer", 0},
+                  {"examples", json::array()}}));
+  for (const auto& r : measured(result)) EXPECT_EQ(r.at("exact_output_tokens"), 6) << r.dump();
+  // Client tokenizer, counted events and server usage agree here: no flag, no warning.
+  const json& counts = run.at("token_counts");
+  EXPECT_EQ(counts.at("tpot_source"), "usage");
+  EXPECT_EQ(counts.at("prompt"), (json{{"compared", 8}, {"disagree", 0}}));
+  EXPECT_EQ(counts.at("output"), (json{{"compared", 8}, {"disagree", 0}}));
+  for (const auto& r : measured(result)) EXPECT_FALSE(r.contains("token_counts_disagree"));
+  EXPECT_EQ(o.out.find("than asked"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("disagree"), std::string::npos) << o.out;
+}
+
+TEST(WorkloadCli, RequestsEndingShortOfTheExactLengthAreCountedAndReported) {
+  // The extra body turns ignore_eos off again, as an engine that does not honour it would: the
+  // simulator then ends most replies early.
+  Outcome o;
+  const json result = run_json({"--input-len", "4", "--output-len", "40", "--ignore-eos",
+                                "--extra-body", R"({"ignore_eos": false})",
+                                "--sim-eos-probability", "0.3", "--num-prompts", "2",
+                                "--num-requests", "10", "--concurrency", "2"},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  const json& check = result.at("runs").at(0).at("output_length");
+  EXPECT_EQ(check.at("checked"), 10);
+  const int shorter = check.at("shorter").get<int>();
+  EXPECT_GT(shorter, 0);
+  EXPECT_EQ(check.at("longer"), 0);
+  EXPECT_EQ(check.at("exact").get<int>() + shorter, 10);
+  ASSERT_FALSE(check.at("examples").empty());
+  const json& e = check.at("examples").at(0);
+  EXPECT_EQ(e.at("requested"), 40);
+  EXPECT_LT(e.at("produced").get<int>(), 40);
+  EXPECT_NE(o.out.find(std::to_string(shorter) + " of 10 requests produced fewer tokens than asked"),
+            std::string::npos)
+      << o.out;
+}
+
+TEST(WorkloadCli, OutputLengthsThatAreOnlyCapsAreNotCheckedAndTheLogSaysSo) {
+  Outcome o;
+  const json result = run_json({"--input-len", "4", "--output-len", "5", "--num-prompts", "2",
+                                "--num-requests", "4", "--concurrency", "1"},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  EXPECT_FALSE(result.at("runs").at(0).contains("output_length"));
+  for (const auto& r : measured(result)) EXPECT_FALSE(r.contains("exact_output_tokens"));
+  EXPECT_NE(o.err.find("output lengths are caps, not exact"), std::string::npos) << o.err;
+}
+
+TEST(WorkloadCli, ClientAndServerTokenCountsThatDisagreeAreFlagged) {
+  // A client tokenizer of one token per 2 characters counts twice what the simulator counts.
+  Outcome o;
+  const json result = run_json({"--input-len", "40", "--output-len", "4", "--num-prompts", "2",
+                                "--num-requests", "4", "--concurrency", "1", "--tokenizer",
+                                char_tokenizer(2)},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  const json& counts = result.at("runs").at(0).at("token_counts");
+  EXPECT_EQ(counts.at("prompt"), (json{{"compared", 4}, {"disagree", 4}}));
+  EXPECT_EQ(counts.at("output").at("disagree"), 0);
+  const json& e = counts.at("examples").at(0);
+  EXPECT_EQ(e.at("kind"), "prompt");
+  EXPECT_EQ(e.at("client"), 40);
+  EXPECT_EQ(e.at("server"), 20);
+  for (const auto& r : measured(result))
+    EXPECT_EQ(r.at("token_counts_disagree"), json::array({"prompt"})) << r.dump();
+  EXPECT_NE(o.out.find("server and client token counts disagree: prompt in 4 of 4"),
+            std::string::npos)
+      << o.out;
+}
+
+TEST(WorkloadCli, MultiTurnRunsSummariseTtftPerTurn) {
+  Outcome o;
+  const json result = run_json({"--api", "openai-chat", "--input-len", "8", "--output-len", "3",
+                                "--turns", "3", "--num-prompts", "2", "--concurrency", "2",
+                                "--num-requests", "6", "--tokenizer", four_char_tokenizer()},
+                               &o);
+  ASSERT_FALSE(result.empty());
+  const json& turns = result.at("runs").at(0).at("by_turn");
+  ASSERT_EQ(turns.size(), 3u);
+  std::map<int, int> expected;
+  for (const auto& r : measured(result)) ++expected[r.at("turn").get<int>()];
+  double previous_input = 0;
+  for (std::size_t k = 0; k < 3; ++k) {
+    const json& t = turns[k];
+    EXPECT_EQ(t.at("turn"), static_cast<int>(k));
+    EXPECT_EQ(t.at("requests"), expected[static_cast<int>(k)]);
+    EXPECT_GT(t.at("ttft").at("mean").get<double>(), 0);
+    EXPECT_LE(t.at("ttft").at("p50").get<double>(), t.at("ttft").at("p99").get<double>());
+    // Each turn carries the history of the earlier ones: its prompts are longer.
+    EXPECT_GT(t.at("input_tokens_mean").get<double>(), previous_input);
+    previous_input = t.at("input_tokens_mean").get<double>();
+  }
+  EXPECT_NE(o.out.find("TTFT by turn (ms)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("turn 2"), std::string::npos) << o.out;
+}
+
+TEST(WorkloadCli, PromptsLongerThanTheServedContextFailBeforeAnyLoad) {
+  // The simulator lists its KV capacity as max_model_len; 64 prompt + 40 output tokens exceed 100.
+  const std::string out = temp_path("context.json");
+  std::filesystem::remove(out);
+  const Outcome o = run_cli(with(kFastSim, {"--sim-kv-tokens", "100", "--input-len", "64",
+                                            "--output-len", "40", "--num-prompts", "3",
+                                            "--num-requests", "3", "--tokenizer",
+                                            four_char_tokenizer(), "--json", out}));
+  EXPECT_NE(o.exit_code, 0);
+  EXPECT_NE(o.err.find("needs 104 tokens (64 of prompt by the client's tokenizer + 40 of output), "
+                       "more than the served model's context of 100 tokens"),
+            std::string::npos)
+      << o.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Within the limit, the run goes ahead and records it.
+  const json ok = run_json({"--sim-kv-tokens", "104", "--input-len", "64", "--output-len", "40",
+                            "--num-prompts", "3", "--num-requests", "3", "--tokenizer",
+                            four_char_tokenizer()});
+  ASSERT_FALSE(ok.empty());
+  EXPECT_EQ(ok.at("environment").at("engine").at("max_model_len"), 104);
 }
 
 TEST(WorkloadCli, BadWorkloadOptionsEndInOneSentenceNamingTheFlag) {

@@ -54,6 +54,21 @@ def test_synthetic_workload_has_exact_lengths_and_an_identity(fast_sim, tmp_path
         assert rec.session is None and rec.turn is None
 
 
+def test_checks_beside_the_figures(fast_sim, tmp_path):
+    bench = Benchmark(fast_sim, workload={"input_len": 8, "output_len": 4, "num_prompts": 2},
+                      tokenizer=four_char_tokenizer(tmp_path), concurrency=1, runs=4, warmup=0,
+                      sampling=SamplingParams(ignore_eos=True))
+    run = bench.run_sync().runs[0]
+    assert run.output_length == {"checked": 4, "exact": 4, "shorter": 0, "longer": 0,
+                                 "examples": []}
+    assert run.token_counts["tpot_source"] == "usage"
+    assert run.token_counts["prompt"] == {"compared": 4, "disagree": 0}
+    assert run.by_turn == []  # no multi-turn sessions
+    for rec in run.measured:
+        assert rec.exact_output_tokens == 4
+        assert rec.token_counts_disagree == []
+
+
 def test_without_a_tokenizer_lengths_are_approximate(fast_sim):
     bench = Benchmark(fast_sim, workload={"dataset_format": "synthetic", "input_len": 6,
                                           "num_prompts": 2}, runs=2, concurrency=1, warmup=0)

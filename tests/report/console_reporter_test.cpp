@@ -96,8 +96,34 @@ TEST(Console, LimitedRunCarriesTheVerdictDirectlyUnderItsHeading) {
   EXPECT_THAT(text, HasSubstr("concurrency=4 (trial 1): 2/4 requests ok, window 0.040 s\n  ! " +
                               verdict + "\n  (ms) "));
   // Only the limited run has a verdict line.
-  EXPECT_EQ(text.find("  ! "), text.rfind("  ! "));
+  EXPECT_EQ(text.find("  ! The client"), text.rfind("  ! The client"));
   EXPECT_THAT(text, HasSubstr("concurrency=1 (trial 0): 2/3 requests ok, window 0.120 s\n  (ms) "));
+}
+
+TEST(Console, ChecksSpeakUpOnlyWhenSomethingIsOff) {
+  const std::string text = console(testing::rich_result());
+  // Run 0: the one request that asked for exactly 8 tokens produced 6.
+  EXPECT_THAT(text, HasSubstr("  failures:                 1 http_error\n"
+                              "  ! 1 of 1 requests produced fewer tokens than asked; e.g. request "
+                              "1: 6 of 8 (stopped early despite the exact length asked: "));
+  // Run 1: its requests produced what they asked; one prompt count disagrees; two turns.
+  EXPECT_THAT(text, HasSubstr("  ! server and client token counts disagree: prompt in 1 of 2 "
+                              "(client tokenizer vs usage.prompt_tokens); TPOT and throughput use "
+                              "server usage\n"
+                              "  TTFT by turn (ms)  count"));
+  EXPECT_THAT(text, HasSubstr("  turn 0                 1  14.85  14.85  14.85  14.85       20.0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("more tokens than asked")));
+  EXPECT_EQ(text.find("TTFT by turn"), text.rfind("TTFT by turn"));  // run 0 has no turns
+
+  // Nothing to say: no line.
+  BenchmarkResult quiet = testing::rich_result();
+  for (RunResult& run : quiet.runs) {
+    run.output_length.reset();
+    run.token_counts = TokenCountCheck{};
+    run.by_turn.clear();
+  }
+  EXPECT_THAT(console(quiet), Not(HasSubstr("than asked")));
+  EXPECT_THAT(console(quiet), Not(HasSubstr("disagree")));
 }
 
 TEST(Console, LimitedWithoutASentenceStillWarns) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "metrics/request_metrics.hpp"
+#include "metrics/run_checks.hpp"
 #include "splleed/result.hpp"
 
 namespace splleed::testing {
@@ -124,6 +125,7 @@ inline BenchmarkResult rich_result() {
     RequestRecord a = ok_request(1, 40'000, {{60'000, 1}, {70'000, 1}, {100'000, 3}, {110'250, 1}});
     a.usage = {12, 6, 4, std::nullopt};
     a.finish_reason = "stop";
+    a.exact_output_tokens = 8;  // asked for exactly 8 tokens and stopped at 6
     r0.requests.push_back(a);
 
     // No usage: tokens counted from events.
@@ -143,6 +145,7 @@ inline BenchmarkResult rich_result() {
     r0.requests.push_back(failed);
   }
   r0.summary = metrics::summarize(r0.requests, at_us(40'000), at_us(160'000));
+  metrics::check_run(r0);
   r0.client_health = healthy_client(r0.summary[Metric::schedule_lag]);
 
   // Run 1: four slots, second trial, a timeout and a request cut off by the stop.
@@ -153,9 +156,16 @@ inline BenchmarkResult rich_result() {
   {
     RequestRecord a = ok_request(0, 200'000, {{215'000, 1}, {216'000, 1}, {230'000, 1}});
     a.usage = {20, 3, std::nullopt, 1};
+    a.exact_output_tokens = 3;
+    a.session = 0;
+    a.turn = 0;
+    a.client_prompt_tokens = 20;
     r1.requests.push_back(a);
     RequestRecord b2 = ok_request(1, 200'000, {{222'000, 2}, {226'000, 2}});
     b2.usage = {18, 4, 0, std::nullopt};
+    b2.session = 1;
+    b2.turn = 1;
+    b2.client_prompt_tokens = 40;  // the client's tokenizer is not the server's
     r1.requests.push_back(b2);
 
     RequestRecord timeout;
@@ -186,6 +196,7 @@ inline BenchmarkResult rich_result() {
     r1.requests.push_back(cut);
   }
   r1.summary = metrics::summarize(r1.requests, at_us(200'000), at_us(240'000));
+  metrics::check_run(r1);
   // The client was the bottleneck: a late event loop and a saturated worker.
   r1.client_health.schedule_lag = r1.summary[Metric::schedule_lag];
   r1.client_health.wakeup_delay = wakeup_summary(30, 1.5, 7.5);

@@ -69,6 +69,10 @@ void expect_same(const RequestRecord& a, const RequestRecord& b) {
   SCOPED_TRACE("request " + a.request_id);
   EXPECT_EQ(a.index, b.index);
   EXPECT_EQ(a.prompt_index, b.prompt_index);
+  EXPECT_EQ(a.client_prompt_tokens, b.client_prompt_tokens);
+  EXPECT_EQ(a.exact_output_tokens, b.exact_output_tokens);
+  EXPECT_EQ(a.session, b.session);
+  EXPECT_EQ(a.turn, b.turn);
   EXPECT_EQ(a.warmup, b.warmup);
   EXPECT_EQ(a.ramp_up, b.ramp_up);
   EXPECT_EQ(a.request_id, b.request_id);
@@ -145,6 +149,9 @@ void expect_same(const RunResult& a, const RunResult& b) {
     expect_same(*a.ramp_up, *b.ramp_up);
   }
   expect_same(a.client_health, b.client_health);
+  EXPECT_EQ(a.output_length, b.output_length);
+  EXPECT_EQ(a.by_turn, b.by_turn);
+  EXPECT_EQ(a.token_counts, b.token_counts);
   ASSERT_EQ(a.requests.size(), b.requests.size());
   for (std::size_t i = 0; i < a.requests.size(); ++i) expect_same(a.requests[i], b.requests[i]);
 }
@@ -498,6 +505,79 @@ TEST(JsonRoundTrip, ServerTimingsNullOrMissingFieldsReadAsAbsent) {
   EXPECT_FALSE(t.total_ms.has_value());
   j["runs"][0]["requests"][0]["server_timings"] = {{"prompt_n", 1.5}};
   EXPECT_THROW(from_json(j), std::runtime_error);
+}
+
+TEST(JsonSchema, ChecksBesideTheFigures) {
+  const json j = to_json(rich_result());
+  const json& r0 = j.at("runs").at(0);
+  EXPECT_EQ(r0.at("output_length"),
+            (json{{"checked", 1}, {"exact", 0}, {"shorter", 1}, {"longer", 0},
+                  {"examples", json::array({json{{"index", 1}, {"requested", 8}, {"produced", 6}}})}}));
+  EXPECT_FALSE(r0.contains("by_turn"));
+  // One request with usage, one without; events and usage agree where both exist.
+  EXPECT_EQ(r0.at("token_counts"), (json{{"tpot_source", "mixed"},
+                                         {"prompt", {{"compared", 0}, {"disagree", 0}}},
+                                         {"output", {{"compared", 1}, {"disagree", 0}}},
+                                         {"examples", json::array()}}));
+  EXPECT_EQ(r0.at("requests").at(1).at("exact_output_tokens"), 8);
+  EXPECT_FALSE(r0.at("requests").at(2).contains("exact_output_tokens"));
+  EXPECT_FALSE(r0.at("requests").at(1).contains("token_counts_disagree"));
+
+  const json& r1 = j.at("runs").at(1);
+  EXPECT_EQ(r1.at("output_length").at("exact"), 1);
+  EXPECT_EQ(r1.at("token_counts"),
+            (json{{"tpot_source", "usage"},
+                  {"prompt", {{"compared", 2}, {"disagree", 1}}},
+                  {"output", {{"compared", 2}, {"disagree", 0}}},
+                  {"examples", json::array({json{{"index", 1}, {"kind", "prompt"}, {"client", 40},
+                                                 {"server", 18}}})}}));
+  EXPECT_EQ(r1.at("requests").at(1).at("token_counts_disagree"), json::array({"prompt"}));
+  EXPECT_FALSE(r1.at("requests").at(0).contains("token_counts_disagree"));
+  const json& turns = r1.at("by_turn");
+  ASSERT_EQ(turns.size(), 2u);
+  EXPECT_EQ(turns[0].at("turn"), 0);
+  EXPECT_EQ(turns[0].at("requests"), 1);
+  EXPECT_EQ(turns[0].at("input_tokens_mean"), 20.0);
+  // TTFT of turn 0's one request: dispatched at 200.15 ms, first token at 215 ms.
+  EXPECT_NEAR(turns[0].at("ttft").at("p99").get<double>(), 14.85, 1e-9);
+  EXPECT_EQ(turns[1].at("turn"), 1);
+  EXPECT_EQ(turns[1].at("input_tokens_mean"), 18.0);
+}
+
+TEST(JsonRoundTrip, FilesWithoutTheChecksStillRead) {
+  json j = to_json(rich_result());
+  for (json& run : j.at("runs")) {
+    run.erase("token_counts");
+    run.erase("output_length");
+    run.erase("by_turn");
+    for (json& r : run.at("requests")) r.erase("exact_output_tokens");
+  }
+  const BenchmarkResult back = from_json(j);
+  for (const RunResult& run : back.runs) {
+    EXPECT_FALSE(run.output_length);
+    EXPECT_TRUE(run.by_turn.empty());
+    EXPECT_EQ(run.token_counts, TokenCountCheck{});
+    for (const RequestRecord& r : run.requests) EXPECT_FALSE(r.exact_output_tokens);
+  }
+}
+
+TEST(JsonRoundTrip, BadCheckFieldsNameTheirPath) {
+  json j = to_json(rich_result());
+  j["runs"][0]["token_counts"]["tpot_source"] = "guess";
+  try {
+    (void)from_json(j);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("runs[0].token_counts.tpot_source"));
+  }
+  j = to_json(rich_result());
+  j["runs"][1]["by_turn"][0]["ttft"].erase("p90");
+  try {
+    (void)from_json(j);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("runs[1].by_turn[0].ttft.p90"));
+  }
 }
 
 TEST(JsonSchema, ClientHealthFields) {

@@ -247,6 +247,9 @@ TEST(SimWire, WholeBodiesAndErrors) {
   EXPECT_EQ(j["object"], "list");
   EXPECT_EQ(j["data"][0]["id"], "splleed-sim");
   EXPECT_EQ(j["data"][0]["object"], "model");
+  EXPECT_FALSE(j["data"][0].contains("max_model_len"));
+  j = json::parse(models_body("splleed-sim", 9, 2048));
+  EXPECT_EQ(j["data"][0]["max_model_len"], 2048);
   EXPECT_EQ(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\n");
 }
 
