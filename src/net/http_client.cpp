@@ -204,7 +204,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string ms_text(Nanos ns) { return std::to_string(ns / kNanosPerMilli) + " ms"; }
 
-// Discards the response body of get() beyond kGetBodyLimit.
+// Discards the response body of get() and post() beyond kGetBodyLimit.
 class Collector final : public ResponseHandler {
  public:
   void on_dispatched(Nanos) override {}
@@ -611,9 +611,20 @@ asio::awaitable<TransportResult> HttpClient::post_stream(std::string_view path,
 
 asio::awaitable<SimpleResponse> HttpClient::get(std::string_view path,
                                                 std::span<const Header> headers) {
+  co_return co_await simple(false, path, headers, {});
+}
+
+asio::awaitable<SimpleResponse> HttpClient::post(std::string_view path, std::string_view body,
+                                                 std::span<const Header> headers) {
+  co_return co_await simple(true, path, headers, body);
+}
+
+asio::awaitable<SimpleResponse> HttpClient::simple(bool post, std::string_view path,
+                                                   std::span<const Header> headers,
+                                                   std::string_view body) {
   Collector collector;
   SimpleResponse response;
-  response.transport = co_await impl_->request(false, path, headers, {}, collector);
+  response.transport = co_await impl_->request(post, path, headers, body, collector);
   if (collector.too_large) {
     response.transport.error = TransportError::protocol;
     response.transport.message = "the response from " + impl_->name + " is larger than " +

@@ -83,11 +83,18 @@ class HttpClient {
   // A small GET (e.g. /v1/models, /health); the whole body is returned.
   boost::asio::awaitable<SimpleResponse> get(std::string_view path,
                                              std::span<const Header> headers = {});
+  // A small POST of `body` (application/json, e.g. /start_profile); the whole answer is returned.
+  boost::asio::awaitable<SimpleResponse> post(std::string_view path, std::string_view body,
+                                              std::span<const Header> headers = {});
 
   // Closes idle connections and aborts in-flight requests (they end with TransportError::aborted).
   void shutdown();
 
  private:
+  // get() and post(): the whole answer, collected up to a size limit.
+  boost::asio::awaitable<SimpleResponse> simple(bool post, std::string_view path,
+                                                std::span<const Header> headers,
+                                                std::string_view body);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -18,23 +18,6 @@ namespace {
 
 constexpr std::size_t kExcerptBytes = 200;
 
-// Keeps the status and the first bytes of a small response body.
-class CollectingHandler final : public net::ResponseHandler {
- public:
-  void on_dispatched(Nanos) override {}
-  void on_headers(Nanos, int status) override { status_ = status; }
-  bool on_body(std::string_view bytes, Nanos) override {
-    if (body_.size() < kExcerptBytes) body_.append(bytes.substr(0, kExcerptBytes - body_.size()));
-    return true;
-  }
-  int status() const noexcept { return status_; }
-  const std::string& body() const noexcept { return body_; }
-
- private:
-  int status_ = 0;
-  std::string body_;
-};
-
 }  // namespace
 
 std::string trace_location_for(const ProfileOptions& options) {
@@ -59,22 +42,21 @@ std::string EngineProfiler::post(std::string_view path, std::string_view body, N
   const std::string auth = target_.api_key.empty() ? "" : "Bearer " + target_.api_key;
   std::vector<net::Header> headers;
   if (!auth.empty()) headers.push_back({"Authorization", auth});
-  CollectingHandler handler;
-  net::TransportResult transport;
+  net::SimpleResponse response;
   asio::co_spawn(
       io,
-      [&]() -> asio::awaitable<void> {
-        transport = co_await client.post_stream(path, headers, body, handler);
-      },
+      [&]() -> asio::awaitable<void> { response = co_await client.post(path, body, headers); },
       asio::detached);
   io.run();
-  if (transport.error != net::TransportError::none) {
-    return fmt::format("POST {} failed: {}", path, transport.message);
+  if (response.transport.error != net::TransportError::none) {
+    return fmt::format("POST {} failed: {}", path, response.transport.message);
   }
-  if (handler.status() < 200 || handler.status() >= 300) {
-    std::string msg = fmt::format("POST {} answered HTTP {}", path, handler.status());
-    if (!handler.body().empty()) msg += fmt::format(" ({})", handler.body());
-    if (handler.status() == 404) {
+  if (response.status < 200 || response.status >= 300) {
+    std::string msg = fmt::format("POST {} answered HTTP {}", path, response.status);
+    if (!response.body.empty()) {
+      msg += fmt::format(" ({})", std::string_view(response.body).substr(0, kExcerptBytes));
+    }
+    if (response.status == 404) {
       msg += "; vLLM serves it only when started with --profiler-config, and only vLLM, SGLang "
              "and splleed's simulator have it";
     }

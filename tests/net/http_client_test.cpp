@@ -685,6 +685,25 @@ TEST(HttpClient, GetReturnsStatusAndBody) {
   EXPECT_EQ(server.accepted(), 1);
 }
 
+TEST(HttpClient, PostReturnsStatusAndBody) {
+  asio::io_context io;
+  TestServer server(io, [](ServerConn& c) -> Task {
+    co_await c.read_request();
+    co_await c.write(with_length(404, "{\"detail\":\"Not Found\"}"));
+    co_await c.wait_for_close();
+  });
+  MonotonicClock clock;
+  HttpClient client(io, url_of(server, ""), short_timeouts(), clock);
+  SimpleResponse r = run(io, client.post("/start_profile", "{\"output_dir\":\"/t\"}"));
+  EXPECT_EQ(r.transport.error, TransportError::none) << r.transport.message;
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "{\"detail\":\"Not Found\"}");
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].method(), http::verb::post);
+  EXPECT_EQ(std::string(server.requests()[0].target()), "/start_profile");
+  EXPECT_EQ(server.requests()[0].body(), "{\"output_dir\":\"/t\"}");
+}
+
 TEST(HttpClient, ConcurrentRequestsUseTheirOwnConnectionsThenReuseThem) {
   asio::io_context io;
   TestServer server(io, answer_all(std::string(kChunkedHeader) + chunk("data: x\n\n") +
