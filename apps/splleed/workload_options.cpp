@@ -1,5 +1,6 @@
 #include "workload_options.hpp"
 
+#include "session/server_tokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "workload/run_config.hpp"
 #include "workload/workload.hpp"
@@ -60,7 +61,8 @@ void add_workload_options(CLI::App& app, WorkloadCli& w) {
       "Any other workload option as KEY=VALUE (repeatable), e.g. min_len=4, max_output_len=512");
   app.add_option("--tokenizer", w.tokenizer,
                  "tokenizer.json, tokenizer.model, or a folder holding one: exact token lengths "
-                 "and client-side prompt token counts");
+                 "and client-side prompt token counts; `server`: the target's own tokenize "
+                 "endpoint (needs --base-url)");
 }
 
 std::string cli_message(std::string message, const std::string& flag) {
@@ -116,9 +118,21 @@ bool apply_workload_options(const WorkloadCli& w, RunConfig& config, bool has_tr
       return false;
     }
   }
+  if (w.tokenizer == session::kServerTokenizer && config.target.base_url.empty()) {
+    // Prompts are built before the run, and the simulator of --sim or an engine of --launch only
+    // starts with it.
+    *error = "--tokenizer server asks the target's tokenize endpoint before the run, so it needs "
+             "a running server given with --base-url (not --sim or --launch).";
+    return false;
+  }
   workload::Workload built;
   try {
-    built = workload::build_for_run(std::move(spec), w.tokenizer);
+    if (w.tokenizer == session::kServerTokenizer) {
+      const auto tok = session::make_server_tokenizer(config.target);
+      built = workload::build_workload(spec, tok.get());
+    } else {
+      built = workload::build_for_run(std::move(spec), w.tokenizer);
+    }
   } catch (const tokenizer::TokenizerError& e) {
     *error = sentence(std::string("--tokenizer: ") + e.what());
     return false;

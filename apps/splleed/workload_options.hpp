@@ -15,7 +15,7 @@ namespace splleed::cli {
 // The workload flags as given, in order; each maps onto workload::set_option.
 struct WorkloadCli {
   std::vector<std::pair<std::string, std::string>> options;  // (flag as typed, value)
-  std::string tokenizer;                                      // --tokenizer PATH
+  std::string tokenizer;  // --tokenizer PATH, or session::kServerTokenizer
   bool used() const { return !options.empty() || !tokenizer.empty(); }
 };
 

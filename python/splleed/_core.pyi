@@ -14,7 +14,13 @@ def check(
 def default_sim_prompts() -> List[str]: ...
 def canonical_config(config_json: str, api_key: str) -> str: ...
 def workload_config(
-    options_json: str, tokenizer: str, prompts: List[str], seed: int, max_tokens: int
+    options_json: str,
+    tokenizer: str,
+    prompts: List[str],
+    seed: int,
+    max_tokens: int,
+    config_json: str = "",
+    api_key: str = "",
 ) -> str: ...
 
 class Result:

@@ -85,8 +85,11 @@ def _workload_fields(
     prompts: List[str],
     seed: int,
     max_tokens: int,
+    config_json: str = "",
+    api_key: str = "",
 ) -> Dict[str, Any]:
-    """The "config" fields of a workload built in C++ from ``splleed run``'s options."""
+    """The "config" fields of a workload built in C++ from ``splleed run``'s options.
+    ``tokenizer="server"`` counts with the target of ``config_json`` (and ``api_key``)."""
     if workload is None:
         workload = {}
     if not isinstance(workload, Mapping):
@@ -108,7 +111,7 @@ def _workload_fields(
     try:
         text = _core.workload_config(
             json.dumps(options), "" if tokenizer is None else os.fspath(tokenizer), prompts,
-            seed, max_tokens
+            seed, max_tokens, config_json, api_key
         )
     except _core.ConfigError as e:
         message = str(e)
@@ -142,7 +145,8 @@ class Benchmark:
     ``prefix_zipf``, ``turns``, ``think_time``, ``prompt_field``, ``output_field``, and every
     other key of ``--workload KEY=VALUE``), e.g. ``{"input_len": 512, "output_len": 128}``;
     ``tokenizer`` is a ``tokenizer.json``, ``tokenizer.model`` or a folder holding one (without
-    it, synthetic lengths count words). ``prompts`` then become the workload's inline prompts.
+    it, synthetic lengths count words), or ``"server"``: the target's own tokenize endpoint, asked
+    while the Benchmark is built (so only for an ``OpenAIConfig`` endpoint that is already up). ``prompts`` then become the workload's inline prompts.
     The workload's seed is ``seed``; its identity is ``results.workload``.
 
     Load: ``mode`` is ``"latency"`` (one request at a time), ``"throughput"`` (closed loop: each
@@ -500,7 +504,8 @@ class Benchmark:
         }
         if workload is not None or tokenizer is not None:
             self._config.update(
-                _workload_fields(workload, tokenizer, prompt_list, seed, max_tokens)
+                _workload_fields(workload, tokenizer, prompt_list, seed, max_tokens,
+                                 json.dumps(self._config), self._api_key)
             )
             self.prompts = list(self._config["prompts"])
         self._config_json = json.dumps(self._config)

@@ -34,6 +34,7 @@
 #include "launch/launch_spec.hpp"
 #include "metrics/request_metrics.hpp"
 #include "report/reporters.hpp"
+#include "session/server_tokenizer.hpp"
 #include "session/session.hpp"
 #include "sim/sim_server.hpp"
 #include "splleed/version.hpp"
@@ -421,9 +422,12 @@ std::string check(const std::string& config_json, const std::string& api_key,
 // dataset_format, input_len, ...; values as JSON scalars) built into the "config" fields that carry
 // a workload: prompts, prompt_max_tokens, prompt_messages, prompt_input_tokens, conversations,
 // think_time_s and workload (the identity). Errors name the option as workload.<key>.
+// tokenizer "server" (session::kServerTokenizer) counts with the target of `config_json` (the
+// rest of the Benchmark's "config", read as check() reads it) and `api_key`.
 std::string workload_config(const std::string& options_json, const std::string& tokenizer_path,
                             const std::vector<std::string>& prompts, std::uint64_t seed,
-                            std::int32_t max_tokens) {
+                            std::int32_t max_tokens, const std::string& config_json,
+                            const std::string& api_key) {
   json options = json::parse(options_json, nullptr, /*allow_exceptions=*/false);
   if (options.is_discarded() || !options.is_object())
     throw ConfigError("workload must be a dict of options.");
@@ -448,7 +452,19 @@ std::string workload_config(const std::string& options_json, const std::string& 
   }
   workload::Workload built;
   try {
-    built = workload::build_for_run(std::move(spec), tokenizer_path);
+    if (tokenizer_path == session::kServerTokenizer) {
+      const RunConfig target_config = config_from_json_text(config_json, api_key);
+      if (target_config.target.base_url.empty())
+        throw ConfigError("tokenizer: \"server\" asks the target's tokenize endpoint while the "
+                          "Benchmark is built, so it needs a running server (an OpenAIConfig "
+                          "endpoint), not a simulator or a launched engine.");
+      const auto tok = session::make_server_tokenizer(target_config.target);
+      built = workload::build_workload(spec, tok.get());
+    } else {
+      built = workload::build_for_run(std::move(spec), tokenizer_path);
+    }
+  } catch (const ConfigError&) {
+    throw;
   } catch (const tokenizer::TokenizerError& e) {
     throw ConfigError(std::string("tokenizer: ") + e.what() + ".");
   } catch (const std::exception& e) {
@@ -480,7 +496,7 @@ NB_MODULE(_core, m) {
         "validate() of the configuration (and of the simulator's): '' when usable, otherwise one "
         "sentence naming the offending option.");
   m.def("workload_config", &workload_config, "options_json"_a, "tokenizer"_a, "prompts"_a,
-        "seed"_a, "max_tokens"_a,
+        "seed"_a, "max_tokens"_a, "config_json"_a = "", "api_key"_a = "",
         "Builds a workload from its options and returns the config fields that carry it (JSON).");
   m.def("default_sim_prompts", &session::default_sim_prompts,
         "Prompts used against the embedded simulator when none are given.");

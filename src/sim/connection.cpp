@@ -527,6 +527,12 @@ void Connection::handle(http::request<http::string_body>& req) {
                                kv > 0 ? std::optional(kv) : std::nullopt),
                    "application/json", nullptr);
     end_response();
+  } else if (target == "/tokenize") {
+    if (req.method() != http::verb::post) return method_not_allowed();
+    const TokenizeReply r =
+        tokenize_reply(req.body(), shard_.config.model, shard_.config.kv_tokens);
+    write_response(static_cast<http::status>(r.status), r.body, "application/json", nullptr);
+    end_response();
   } else if (target == "/metrics") {
     if (req.method() != http::verb::get) return method_not_allowed();
     write_response(http::status::ok, shard_.exporter ? shard_.exporter->render() : std::string(),

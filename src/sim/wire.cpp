@@ -139,4 +139,62 @@ std::string models_body(std::string_view model, std::int64_t created,
   return j.dump();
 }
 
+TokenizeReply tokenize_reply(std::string_view request_body, std::string_view model,
+                             std::int64_t kv_tokens) {
+  using nlohmann::json;
+  using nlohmann::ordered_json;
+  const json req = json::parse(request_body, nullptr, /*allow_exceptions=*/false);
+  if (!req.is_object())
+    return {400, error_body("the request body is not a JSON object", "BadRequestError", 400)};
+  enum class Shape { vllm, tgi, llamacpp } shape = Shape::vllm;
+  std::string text;
+  if (auto p = req.find("prompt"); p != req.end() && p->is_string()) {
+    text = p->get<std::string>();
+  } else if (auto ms = req.find("messages"); ms != req.end() && ms->is_array()) {
+    for (const json& msg : *ms)
+      if (msg.is_object() && msg.contains("content") && msg["content"].is_string())
+        text += msg["content"].get<std::string>();
+  } else if (auto in = req.find("inputs"); in != req.end() && in->is_string()) {
+    shape = Shape::tgi;
+    text = in->get<std::string>();
+  } else if (auto c = req.find("content"); c != req.end() && c->is_string()) {
+    shape = Shape::llamacpp;
+    text = c->get<std::string>();
+  } else {
+    return {400, error_body("a tokenize request needs \"prompt\", \"messages\", \"inputs\" or "
+                            "\"content\"",
+                            "BadRequestError", 400)};
+  }
+  if (auto m = req.find("model"); shape == Shape::vllm && m != req.end() && m->is_string() &&
+                                  !m->get<std::string>().empty() && *m != model) {
+    return {404, error_body("The model `" + m->get<std::string>() + "` does not exist.",
+                            "NotFoundError", 404)};
+  }
+  ordered_json tokens = ordered_json::array();
+  for (std::size_t at = 0; at < text.size(); at += 4) {
+    const std::string_view piece = std::string_view(text).substr(at, 4);
+    // FNV-1a of the token's bytes, folded into a 32k vocabulary.
+    std::uint32_t h = 2166136261u;
+    for (char c : piece) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    const std::uint32_t id = h % 32000u;
+    if (shape == Shape::tgi) {
+      tokens.push_back(ordered_json{{"id", id},
+                                    {"text", std::string(piece)},  // may cut a UTF-8 sequence: dumped with replace
+                                    {"start", at},
+                                    {"stop", at + piece.size()}});
+    } else {
+      tokens.push_back(id);
+    }
+  }
+  if (shape == Shape::tgi) return {200, tokens.dump(-1, ' ', false, json::error_handler_t::replace)};
+  ordered_json out;
+  if (shape == Shape::vllm) {
+    out["count"] = tokens.size();
+    out["max_model_len"] = kv_tokens > 0 ? ordered_json(kv_tokens) : ordered_json(nullptr);
+  }
+  out["tokens"] = std::move(tokens);
+  if (shape == Shape::vllm) out["token_strs"] = nullptr;
+  return {200, out.dump()};  // ids only: nothing to replace
+}
+
 }  // namespace splleed::sim

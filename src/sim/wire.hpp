@@ -54,6 +54,23 @@ std::string completion_body(const ChunkContext& c, std::string_view text,
                             std::string_view finish_reason, UsageCounts usage);
 // {"error":{"message":...,"type":...,"code":...}}
 std::string error_body(std::string_view message, std::string_view type, int code);
+// POST /tokenize with the simulator's tokenizer (prompt_tokens_for_bytes: one token per 4 bytes;
+// a token's id is a hash of its bytes), answered in the shape of the engine whose body it is:
+// - vLLM's and SGLang's {"model"?, "prompt"} or {"model"?, "messages": [...]} (every message's
+//   content counted, as the generation endpoints do) -> {"count", "max_model_len", "tokens",
+//   "token_strs": null}; max_model_len is null when `kv_tokens` is 0 (unlimited); another model
+//   is vLLM's 404;
+// - TGI's {"inputs"} -> [{"id", "text", "start", "stop"}, ...];
+// - llama.cpp's {"content"} -> {"tokens": [...]}.
+// A body with none of these fields gets a 400. The simulator has no special tokens, so
+// add_special_tokens / add_special change nothing.
+struct TokenizeReply {
+  int status = 200;
+  std::string body;
+};
+TokenizeReply tokenize_reply(std::string_view request_body, std::string_view model,
+                             std::int64_t kv_tokens);
+
 // `max_model_len` (vLLM's field: the longest context one request may use) is listed when set.
 std::string models_body(std::string_view model, std::int64_t created,
                         std::optional<std::int64_t> max_model_len = std::nullopt);

@@ -15,9 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "sim/request.hpp"
+#include "sim/sim_server.hpp"
+#include "splleed/clock.hpp"
+
 namespace {
 
 using nlohmann::json;
+namespace sim = splleed::sim;
+using splleed::MonotonicClock;
 
 struct Outcome {
   int exit_code = -1;
@@ -438,6 +444,9 @@ TEST(WorkloadCli, BadWorkloadOptionsEndInOneSentenceNamingTheFlag) {
       {{"--tokenizer", "/nonexistent/tok.json", "--input-len", "4"}, "splleed: --tokenizer: "},
       {{"--dataset", "/nonexistent/prompts.txt"}, "/nonexistent/prompts.txt"},
       {{"--turns", "2", "--input-len", "4"}, "splleed: --turns: "},
+      {{"--tokenizer", "server", "--input-len", "8"},
+       "splleed: --tokenizer server asks the target's tokenize endpoint before the run, so it "
+       "needs a running server given with --base-url"},
   };
   for (const auto& c : cases) {
     const Outcome o = run_cli(with(kFastSim, c.args));
@@ -445,6 +454,42 @@ TEST(WorkloadCli, BadWorkloadOptionsEndInOneSentenceNamingTheFlag) {
     EXPECT_NE(o.err.find(c.needle), std::string::npos) << o.err;
     EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
   }
+}
+
+TEST(WorkloadCli, TheServersTokenizerBuildsPromptsItCountsExactly) {
+  // A simulator that is already up, as --tokenizer server needs; its /tokenize counts 4 bytes a
+  // token, like its generation endpoints.
+  sim::SimConfig sc;
+  sc.ttft_ms = 1;
+  sc.itl_ms = 0.5;
+  MonotonicClock clock;
+  sim::SimServer server(sc, clock);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.start());
+  for (const std::string api : {"openai-completions", "tgi", "llamacpp"}) {
+    SCOPED_TRACE(api);
+    const std::string out = temp_path("server-tokenizer.json");
+    std::filesystem::remove(out);
+    const Outcome o = run_cli({"run", "--base-url", url, "--api", api, "--model", "splleed-sim",
+                               "--tokenizer", "server", "--input-len", "48", "--output-len", "3",
+                               "--num-prompts", "3", "--num-requests", "4", "--concurrency", "2",
+                               "--warmup", "0", "--no-scrape", "--no-gpu", "--json", out});
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_EQ(o.err.find("approximate"), std::string::npos) << o.err;
+    const json result = json::parse(slurp(out));
+    const json& id = result.at("config").at("workload");
+    EXPECT_EQ(id.at("approximate"), false);
+    EXPECT_EQ(id.at("input_tokens").at("min"), 48);
+    EXPECT_EQ(id.at("input_tokens").at("max"), 48);
+    for (const json& prompt : result.at("config").at("prompts"))
+      EXPECT_EQ(sim::prompt_tokens_for_bytes(prompt.get<std::string>().size()), 48) << prompt;
+    const auto reqs = measured(result);
+    ASSERT_EQ(reqs.size(), 4u);
+    for (const auto& r : reqs) {
+      ASSERT_EQ(r.at("status"), "ok") << r.dump();
+      EXPECT_EQ(r.at("client_prompt_tokens"), 48) << r.dump();
+    }
+  }
+  server.stop();
 }
 
 TEST(WorkloadCli, TraceExcludesADataset) {

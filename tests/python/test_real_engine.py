@@ -138,6 +138,29 @@ def test_counted_tokens_match_the_servers_usage(server):
         assert sum(n for _, n in r["token_events"]) == usage["completion_tokens"] == 9
 
 
+def test_the_servers_own_tokenizer_builds_prompts_of_exact_length(server):
+    # llama-cpp-python has no /tokenize; splleed falls back to its /extras/tokenize, which always
+    # adds the BOS token: that is taken off the client's count and is in the server's usage.
+    status, body = post(server + "/extras/tokenize", {"model": "tiny", "input": ""})
+    assert status == 200, body
+    forced = len(json.loads(body)["tokens"])
+    bench = Benchmark(OpenAIConfig(endpoint=server, model="tiny"),
+                      workload={"input_len": 20, "output_len": 3, "num_prompts": 3},
+                      tokenizer="server", concurrency=1, runs=3, warmup=0,
+                      scrape_metrics=False)
+    assert len(bench.prompts) == 3
+    for prompt in bench.prompts:
+        status, body = post(server + "/v1/completions",
+                            {"model": "tiny", "prompt": prompt, "max_tokens": 1})
+        assert status == 200, body
+        assert json.loads(body)["usage"]["prompt_tokens"] == 20 + forced, prompt
+    results = bench.run_sync()
+    assert results.workload["approximate"] is False
+    for rec in results.runs[0].measured:
+        assert rec.ok
+        assert rec.client_prompt_tokens == 20
+
+
 def test_a_prompt_past_the_context_is_a_failed_request_and_the_run_goes_on(server):
     too_long = "word " * (N_CTX + 100)
     res = Benchmark(OpenAIConfig(endpoint=server, model="tiny"),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import time
+import urllib.request
 
 import pytest
 
-from splleed import Benchmark, ConfigError, SamplingParams, SimBackend
+from splleed import Benchmark, ConfigError, OpenAIConfig, SamplingParams, SimBackend, sim_tokenizer
 
 
 def four_char_tokenizer(path) -> str:
@@ -133,3 +136,46 @@ def test_python_and_cli_build_the_same_workload(cli, tmp_path):
     for key in ("prompts", "prompt_max_tokens", "prompt_messages", "prompt_input_tokens",
                 "workload"):
         assert py.config[key] == cli_config[key], key
+
+
+@pytest.fixture
+def sim_server(cli):
+    """`splleed sim` as its own process, as a user would run it before `--tokenizer server`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([cli, "sim", "--port", str(port), "--ttft-ms", "2", "--itl-ms", "0.5"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("splleed sim did not start: " + proc.stderr.read().decode())
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_servers_tokenizer_gives_prompts_it_counts_exactly(sim_server):
+    bench = Benchmark(OpenAIConfig(endpoint=sim_server, model="splleed-sim"),
+                      workload={"input_len": 24, "output_len": 3, "num_prompts": 3},
+                      tokenizer="server", concurrency=1, runs=3, warmup=0)
+    assert [len(sim_tokenizer(p)) for p in bench.prompts] == [24, 24, 24]
+    results = bench.run_sync()
+    assert results.workload["approximate"] is False
+    for rec in results.runs[0].measured:
+        assert rec.ok
+        assert rec.usage["prompt_tokens"] == rec.client_prompt_tokens == 24
+
+
+def test_the_servers_tokenizer_needs_a_running_server(fast_sim):
+    with pytest.raises(ConfigError, match="needs a running server") as e:
+        Benchmark(fast_sim, workload={"input_len": 8}, tokenizer="server")
+    assert e.value.field == "tokenizer"

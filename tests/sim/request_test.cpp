@@ -253,6 +253,57 @@ TEST(SimWire, WholeBodiesAndErrors) {
   EXPECT_EQ(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\n");
 }
 
+TEST(SimTokenize, CountsFourBytesATokenAsVllmAnswers) {
+  auto r = tokenize_reply(R"({"model":"splleed-sim","prompt":"hello world!!"})", "splleed-sim", 0);
+  EXPECT_EQ(r.status, 200);
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["count"], 4);  // 13 bytes
+  EXPECT_EQ(j["tokens"].size(), 4u);
+  EXPECT_TRUE(j["max_model_len"].is_null());
+  EXPECT_TRUE(j["token_strs"].is_null());
+  // The same bytes are the same token; the model may be left out.
+  r = tokenize_reply(R"({"prompt":"abcdabcdx"})", "splleed-sim", 2048);
+  j = json::parse(r.body);
+  EXPECT_EQ(j["tokens"][0], j["tokens"][1]);
+  EXPECT_NE(j["tokens"][0], j["tokens"][2]);
+  EXPECT_EQ(j["max_model_len"], 2048);
+  // Chat messages: every content counted together, as the generation endpoints do.
+  r = tokenize_reply(
+      R"({"messages":[{"role":"system","content":"abc"},{"role":"user","content":"defgh"}]})",
+      "splleed-sim", 0);
+  EXPECT_EQ(json::parse(r.body)["count"], 2);
+  EXPECT_EQ(json::parse(tokenize_reply(R"({"prompt":""})", "m", 0).body)["count"], 0);
+}
+
+TEST(SimTokenize, AnswersTgiAndLlamaCppBodiesInTheirShapes) {
+  auto r = tokenize_reply(R"({"inputs":"hello world!!","add_special_tokens":false})", "m", 0);
+  ASSERT_EQ(r.status, 200);
+  json j = json::parse(r.body);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 4u);
+  EXPECT_EQ(j[1]["text"], "o wo");
+  EXPECT_EQ(j[1]["start"], 4);
+  EXPECT_EQ(j[3]["stop"], 13);
+  // llama.cpp's body; the model field is not checked there.
+  r = tokenize_reply(R"({"content":"hello world!!","add_special":false,"model":"x"})", "m", 0);
+  ASSERT_EQ(r.status, 200);
+  j = json::parse(r.body);
+  EXPECT_EQ(j["tokens"].size(), 4u);
+  EXPECT_FALSE(j.contains("count"));
+  // The same text gives the same ids in every shape.
+  EXPECT_EQ(j["tokens"][1], json::parse(tokenize_reply(R"({"inputs":"hello world!!"})", "m", 0).body)[1]["id"]);
+  // A piece that cuts a UTF-8 sequence still makes valid JSON.
+  r = tokenize_reply(R"({"inputs":"abc\u00e9"})", "m", 0);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body).size(), 2u);
+}
+
+TEST(SimTokenize, BadRequestsGetVllmsErrors) {
+  EXPECT_EQ(tokenize_reply(R"({"model":"other","prompt":"x"})", "splleed-sim", 0).status, 404);
+  EXPECT_EQ(tokenize_reply(R"({"model":"splleed-sim"})", "splleed-sim", 0).status, 400);
+  EXPECT_EQ(tokenize_reply("not json", "splleed-sim", 0).status, 400);
+}
+
 TEST(SimParsePrefix, BlockHashesOnlyWhenAskedAndAlikeAcrossPromptShapes) {
   simdjson::dom::parser parser;
   const std::string text(130, 'w');  // 33 tokens: 2 full blocks of 16
