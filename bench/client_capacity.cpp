@@ -153,7 +153,8 @@ void add_delays(const std::unordered_map<std::string, std::vector<Nanos>>& sent,
   }
 }
 
-Measure run_splleed(const std::string& bin, int streams, int per_stream, int tokens, double itl) {
+Measure run_splleed(const std::string& bin, int streams, int per_stream, int tokens, double itl,
+                    Nanos busy_poll) {
   Sim sim = start_sim(bin, streams, itl, "/tmp/splleed-bench-sendlog-a.txt");
   splleed::RunConfig c;
   c.target.base_url = fmt::format("http://127.0.0.1:{}", sim.port);
@@ -164,6 +165,7 @@ Measure run_splleed(const std::string& bin, int streams, int per_stream, int tok
   c.load.concurrency = {streams};
   c.load.num_requests = static_cast<std::int64_t>(streams) * per_stream;
   c.load.workers = 1;
+  c.load.busy_poll = busy_poll;
   splleed::MonotonicClock clock;
   splleed::load::Runner runner(c, clock);
   long rss0 = rss_kib();
@@ -324,6 +326,10 @@ int main(int argc, char** argv) {
                  "Token events/s the simulator is paced to (sets its ITL)")
       ->capture_default_str();
   app.add_option("--splleed", bin, "Path of the splleed binary")->capture_default_str();
+  double busy_poll_us = 0;
+  app.add_option("--busy-poll-us", busy_poll_us,
+                 "Also measure splleed's precision mode with this poll time (0: not measured)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   raise_fd_limit();
 
@@ -335,13 +341,23 @@ int main(int argc, char** argv) {
     double itl_ms = std::max(1.0, n / target_rate * 1e3);
     int per_stream = std::max(2, (min_events + n * tokens - 1) / (n * tokens));
     auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
-    auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms);
+    auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms, 0);
     print_row("reference", n, ref);
     print_row("splleed", n, spl);
-    double cpu_ratio = (spl.cpu_s / spl.events) / (ref.cpu_s / ref.events);
-    fmt::print("{:>8} {:>9} cpu/event x{:.2f}  delay p50 {:+.1f} us  delay p99 x{:.2f}  (itl {} ms)\n",
-               n, "ratio", cpu_ratio, spl.delay_p50_us - ref.delay_p50_us,
-               spl.delay_p99_us / ref.delay_p99_us, itl_ms);
+    auto ratios = [&](const char* who, const Measure& m) {
+      const double cpu_ratio = (m.cpu_s / m.events) / (ref.cpu_s / ref.events);
+      fmt::print("{:>8} {:>9} cpu/event x{:.2f}  delay p50 {:+.1f} us  delay p99 x{:.2f}  (itl {} ms)\n",
+                 n, who, cpu_ratio, m.delay_p50_us - ref.delay_p50_us,
+                 m.delay_p99_us / ref.delay_p99_us, itl_ms);
+    };
+    ratios("ratio", spl);
+    if (busy_poll_us > 0) {
+      // Precision mode: the same run with a worker that polls before it sleeps.
+      auto precise = run_splleed(bin, n, per_stream, tokens, itl_ms,
+                                 static_cast<Nanos>(busy_poll_us * 1e3));
+      print_row("precision", n, precise);
+      ratios("ratio", precise);
+    }
   }
   return 0;
 }

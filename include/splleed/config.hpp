@@ -88,6 +88,9 @@ struct LoadConfig {
   std::optional<Nanos> warmup_duration;         // or: warm up for this long (exclusive with a count)
   std::uint64_t seed = 0;                       // drives every random choice
   std::int32_t workers = 0;                     // event-loop threads; 0 = hardware cores
+  // Precision mode: with nothing ready, a worker polls for this long before it blocks, so reads
+  // are seen without the kernel's wake-up latency, at the cost of CPU. 0 = off (block at once).
+  Nanos busy_poll = 0;
 
   // Open loop (mode rate): one level per rate.
   std::vector<double> request_rates;            // requests/s

@@ -209,6 +209,7 @@ class Benchmark:
         slo: Optional[SLOConfig] = None,
         seed: int = 0,
         workers: int = 0,
+        busy_poll_us: float = 0,
         output_file: Optional[str] = None,
         on_request: Optional[Callable[[Record], Any]] = None,
         on_progress: Optional[Callable[[Progress], Any]] = None,
@@ -357,6 +358,7 @@ class Benchmark:
             }
         check_int("seed", seed, 0)
         check_int("workers", workers, 0)
+        busy_poll = check_number("busy_poll_us", busy_poll_us, non_negative=True, maximum=10_000)
 
         if sampling is None:
             sampling = SamplingParams()
@@ -489,6 +491,7 @@ class Benchmark:
                 "warmup": warmup,
                 "seed": seed,
                 "workers": workers,
+                **({"busy_poll_us": float(busy_poll)} if busy_poll > 0 else {}),
                 "request_rates": rates,
                 "arrival": arrival,
                 "burstiness": float(burstiness),

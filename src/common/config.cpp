@@ -235,6 +235,8 @@ std::string validate(const RunConfig& c) {
   }
   if (c.think_time < 0) return "--think-time must not be negative.";
   if (c.load.workers < 0) return "--workers must not be negative.";
+  if (c.load.busy_poll < 0 || c.load.busy_poll > 10 * kNanosPerMilli)
+    return "--busy-poll-us must be between 0 and 10000 (10 ms).";
   if (c.prompts.empty()) return "no prompts: give --prompt at least once.";
   if (!(c.stats.confidence > 0 && c.stats.confidence < 1))
     return "--confidence must be between 0 and 1 (e.g. 0.95).";

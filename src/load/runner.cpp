@@ -1,5 +1,7 @@
 #include "load/runner.hpp"
 
+#include "load/event_loop.hpp"
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -717,10 +719,11 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
   for (std::size_t i = 0; i < pool.size(); ++i) {
     Worker* wp = pool[i].get();
     Nanos* cpu = &out.worker_cpu_ns[i];
-    threads.emplace_back([wp, cpu] {
+    threads.emplace_back([wp, cpu, busy_poll = config_.load.busy_poll] {
       const Nanos c0 = thread_cpu_now();
-      wp->io().run();
-      *cpu = thread_cpu_now() - c0;
+      const EventLoopStats loop = run_event_loop(wp->io(), busy_poll);
+      // Busy time: polling with nothing ready (precision mode) is waiting, not work.
+      *cpu = std::max<Nanos>(0, thread_cpu_now() - c0 - loop.idle_poll_ns);
     });
   }
   for (auto& t : threads) t.join();

@@ -73,6 +73,7 @@ ordered_json config_json(const RunConfig& c) {
     load["warmup_duration_s"] = static_cast<double>(*c.load.warmup_duration) / 1e9;
   load["seed"] = c.load.seed;
   load["workers"] = c.load.workers;
+  if (c.load.busy_poll > 0) load["busy_poll_us"] = static_cast<double>(c.load.busy_poll) / 1e3;
   load["request_rates"] = c.load.request_rates;
   load["arrival"] = to_string(c.load.arrival);
   load["burstiness"] = c.load.burstiness;
@@ -715,6 +716,8 @@ RunConfig config_from(const Node& n) {
     if (auto s = load.optional_number("warmup_duration_s")) c.load.warmup_duration = ns_from(*s, 1e9);
   c.load.seed = load.integer<std::uint64_t>("seed");
   c.load.workers = load.integer<std::int32_t>("workers");
+  if (load.has("busy_poll_us"))
+    if (auto us = load.optional_number("busy_poll_us")) c.load.busy_poll = ns_from(*us, 1e3);
   const json& rates = load.array("request_rates");
   for (std::size_t i = 0; i < rates.size(); ++i)
     c.load.request_rates.push_back(

@@ -91,6 +91,8 @@ TEST(Cli, InvalidValuesAreRejectedBeforeAnythingIsSent) {
       {{"run", "--sim", "--profile-dir", "/tmp/x"}, "--profile-dir needs --profile"},
       {{"run", "--sim", "--profile", "--profile-window", "5:2"}, "--profile-window must be"},
       {{"run", "--sim", "--profile", "--profile-window", "x"}, "--profile-window must be"},
+      {{"run", "--sim", "--busy-poll-us", "-5"}, "--busy-poll-us must be between 0 and 10000"},
+      {{"run", "--sim", "--busy-poll-us", "20000"}, "--busy-poll-us must be between 0 and 10000"},
   };
   for (const auto& c : cases) {
     auto o = run_cli(c.args);
@@ -123,6 +125,25 @@ TEST(Cli, EmbeddedBenchmarkWritesTablesJsonAndCsv) {
   EXPECT_EQ(j["config"]["target"]["model"], "splleed-sim");
   EXPECT_TRUE(std::filesystem::exists(csv));
   EXPECT_TRUE(std::filesystem::exists(temp_path("sim.requests.csv")));
+}
+
+TEST(Cli, PrecisionModeMeasuresEveryRequestAndIsRecorded) {
+  auto json = temp_path("precision.json");
+  auto o = run_cli(with({"run", "--sim", "--concurrency", "1,4", "--num-requests", "8",
+                         "--max-tokens", "6", "--busy-poll-us", "50", "--json", json},
+                        kFastSim));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  std::ifstream in(json);
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["config"]["load"]["busy_poll_us"], 50.0);
+  ASSERT_EQ(j["runs"].size(), 2u);
+  for (const auto& run : j["runs"]) {
+    EXPECT_EQ(run["summary"]["requests"]["ok"], 8);
+    for (const auto& r : run["requests"]) {
+      ASSERT_EQ(r["status"], "ok") << r.dump();
+      EXPECT_EQ(r["token_events"].size(), 6u) << r.dump();
+    }
+  }
 }
 
 TEST(Cli, ProfileWithTheSimulatorWritesATraceBesideTheJson) {

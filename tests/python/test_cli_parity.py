@@ -77,3 +77,13 @@ def test_version_and_module_entry_point(cli, python):
     via_module = subprocess.run([python, "-m", "splleed", "--version"], capture_output=True,
                                 text=True, check=True).stdout
     assert via_module == version
+
+
+def test_precision_mode_reaches_the_config_and_measures_every_request(fast_sim):
+    res = Benchmark(fast_sim, prompts=PROMPTS, concurrency=[2], runs=6, warmup=0,
+                    busy_poll_us=50, sampling=SamplingParams(max_tokens=5, ignore_eos=True),
+                    scrape_metrics=False).run_sync()
+    assert res.to_dict()["config"]["load"]["busy_poll_us"] == 50.0
+    assert all(r.ok and r.output_tokens == 5 for r in res.runs[0].measured)
+    plain = Benchmark(fast_sim, prompts=PROMPTS, runs=1, warmup=0, scrape_metrics=False)
+    assert "busy_poll_us" not in plain.config["load"]

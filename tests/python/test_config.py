@@ -152,6 +152,8 @@ def test_sim_backend_checks_fields():
         ({"sampling": {"max_tokens": 3}}, "sampling"),
         ({"ramp_up_s": 5}, "ramp_up_s"),
         ({"on_request": 3}, "on_request"),
+        ({"busy_poll_us": -1}, "busy_poll_us"),
+        ({"busy_poll_us": 20_000}, "busy_poll_us"),
     ],
 )
 def test_benchmark_rejects_bad_values(kwargs, field):

@@ -119,8 +119,9 @@ def test_streams_are_measured_token_by_token(server, api):
     summary = res.runs[0].summary
     assert summary.requests_ok == 4
     assert summary.requests_failed == 0
-    if api == "chat":  # the role-only first chunk is an event but not a token
-        assert all(r["first_event_ns"] < r["first_token_ns"] for r in records)
+    if api == "chat":  # the role-only first chunk is an event but not a token; it may arrive
+        # in the same read as the first token, and then shares its receive time
+        assert all(r["first_event_ns"] <= r["first_token_ns"] for r in records)
 
 
 def test_counted_tokens_match_the_servers_usage(server):
@@ -171,7 +172,8 @@ def test_a_prompt_past_the_context_is_a_failed_request_and_the_run_goes_on(serve
     for r in records:
         by_prompt[r["prompt_index"]].append(r)
     assert by_prompt[0] and by_prompt[1]
-    assert all(r["status"] == "ok" for r in by_prompt[0])
+    assert all(r["status"] == "ok" for r in by_prompt[0]), \
+        [(r["index"], r["status"], r["error"]) for r in records]
     for r in by_prompt[1]:
         assert r["status"] != "ok", r
         assert r["error"], r

@@ -14,14 +14,17 @@ TEST(PlanJson, TraceWarmupAndPerPromptLengthsRoundTrip) {
   r.config.target.base_url = "http://127.0.0.1:1";
   r.config.load.mode = LoadMode::rate;
   r.config.load.warmup_duration = 1500 * kNanosPerMilli;
+  r.config.load.busy_poll = 50'000;
   r.config.load.trace = TraceReplay{"trace.jsonl", 0.5, {0, 250'000, 3 * kNanosPerSecond}};
   r.config.prompts = {"a", "b", "c"};
   r.config.prompt_max_tokens = {5, 6, 7};
   const auto j = to_json(r);
   EXPECT_EQ(j["config"]["load"]["warmup_duration_s"], 1.5);
+  EXPECT_EQ(j["config"]["load"]["busy_poll_us"], 50.0);
   EXPECT_EQ(j["config"]["load"]["trace"]["times_ms"][1], 0.25);
   const BenchmarkResult back = from_json(j);
   EXPECT_EQ(back.config.load.warmup_duration, r.config.load.warmup_duration);
+  EXPECT_EQ(back.config.load.busy_poll, 50'000);
   ASSERT_TRUE(back.config.load.trace);
   EXPECT_EQ(back.config.load.trace->source, "trace.jsonl");
   EXPECT_EQ(back.config.load.trace->time_scale, 0.5);
@@ -34,12 +37,14 @@ TEST(PlanJson, AbsentWhenUnused) {
   r.config.prompts = {"a"};
   const auto j = to_json(r);
   EXPECT_FALSE(j["config"]["load"].contains("warmup_duration_s"));
+  EXPECT_FALSE(j["config"]["load"].contains("busy_poll_us"));
   EXPECT_FALSE(j["config"]["load"].contains("trace"));
   EXPECT_FALSE(j["config"].contains("prompt_max_tokens"));
   EXPECT_FALSE(j.contains("sweep"));
   EXPECT_FALSE(j.contains("slo_search"));
   const BenchmarkResult back = from_json(j);
   EXPECT_FALSE(back.config.load.warmup_duration);
+  EXPECT_EQ(back.config.load.busy_poll, 0);
   EXPECT_FALSE(back.config.load.trace);
   EXPECT_TRUE(back.config.prompt_max_tokens.empty());
 }
