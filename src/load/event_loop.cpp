@@ -1,31 +1,72 @@
 #include "load/event_loop.hpp"
 
+#include "net/idle_queue.hpp"
+
 namespace splleed::load {
+
+namespace {
+
+// Parses released per pass: between two passes the loop looks for ready reads again (a
+// non-blocking reactor pass), so a burst's later reads wait for at most this many parses.
+constexpr std::size_t kParsesPerPass = 8;
+// A read parses at once unless its pass has already run this long (net/idle_queue.hpp).
+constexpr Nanos kDeferAfter = 10'000;
+
+// Keeps the thread's IdleQueue installed for the loop's lifetime.
+class InstalledQueue {
+ public:
+  InstalledQueue() : queue_(kDeferAfter), previous_(net::IdleQueue::install(&queue_)) {}
+  ~InstalledQueue() { net::IdleQueue::install(previous_); }
+  InstalledQueue(const InstalledQueue&) = delete;
+  InstalledQueue& operator=(const InstalledQueue&) = delete;
+  net::IdleQueue& queue() { return queue_; }
+
+ private:
+  net::IdleQueue queue_;
+  net::IdleQueue* previous_;
+};
+
+}  // namespace
 
 EventLoopStats run_event_loop(boost::asio::io_context& io, Nanos busy_poll) {
   EventLoopStats stats;
-  if (busy_poll <= 0) {
-    io.run();
-    return stats;
-  }
+  InstalledQueue installed;
+  net::IdleQueue& idle = installed.queue();
+  // Leaving with waiters queued (stop()): their handlers go to the io_context, which destroys
+  // them with everything else it holds, instead of dangling in the queue.
+  struct Drain {
+    net::IdleQueue& q;
+    ~Drain() { q.release(q.size()); }
+  } drain{idle};
   for (;;) {
-    // Handlers that are ready now, then any that they made ready.
-    if (io.poll() > 0) continue;
+    // Handlers that are ready now (reads first), then any that they made ready: poll() returns
+    // when a non-blocking reactor pass finds nothing more.
+    idle.begin_pass(MonotonicClock::read());
+    io.poll();
     if (io.stopped()) return stats;  // out of work, or stop()
-    // Nothing ready: poll until something is, for up to busy_poll, then block for it.
-    const Nanos start = MonotonicClock::read();
-    Nanos now = start;
-    bool found = false;
-    while (now - start < busy_poll) {
-      if (io.poll_one() > 0) {
-        found = true;
-        break;
-      }
-      if (io.stopped()) break;
-      now = MonotonicClock::read();
+    // Nothing else ready: parse what was read.
+    if (!idle.empty()) {
+      idle.release(kParsesPerPass);
+      continue;
     }
-    stats.idle_poll_ns += now - start;
-    if (io.stopped()) return stats;
+    bool found = false;
+    if (busy_poll > 0) {
+      // Precision mode: poll until something is ready, for up to busy_poll, then block for it.
+      const Nanos start = MonotonicClock::read();
+      Nanos now = start;
+      while (now - start < busy_poll) {
+        idle.begin_pass(net::IdleQueue::kNoPass);
+        if (io.poll_one() > 0) {
+          found = true;
+          break;
+        }
+        if (io.stopped()) break;
+        now = MonotonicClock::read();
+      }
+      stats.idle_poll_ns += now - start;
+      if (io.stopped()) return stats;
+    }
+    idle.begin_pass(net::IdleQueue::kNoPass);  // one handler: nothing waits behind it
     if (!found && io.run_one() == 0) return stats;
   }
 }

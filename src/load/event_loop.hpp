@@ -14,9 +14,11 @@ struct EventLoopStats {
   Nanos idle_poll_ns = 0;
 };
 
-// Runs `io` until it runs out of work or is stopped. busy_poll <= 0: io.run(). Otherwise, whenever
-// nothing is ready, it polls (a non-blocking reactor pass each time) for up to `busy_poll` before
-// blocking in run_one(). The polling is timed with CLOCK_MONOTONIC, whatever clock the run uses.
+// Runs `io` until it runs out of work or is stopped, with a net::IdleQueue installed for the
+// thread: responses read on it are parsed only when no other handler is ready, a few at a time
+// (net/idle_queue.hpp). busy_poll <= 0: when nothing is ready, it blocks at once. Otherwise it
+// first polls (a non-blocking reactor pass each time) for up to `busy_poll`. The polling is timed
+// with CLOCK_MONOTONIC, whatever clock the run uses.
 EventLoopStats run_event_loop(boost::asio::io_context& io, Nanos busy_poll);
 
 }  // namespace splleed::load

@@ -26,6 +26,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/idle_queue.hpp"
 #include "splleed/version.hpp"
 
 namespace splleed::net {
@@ -158,6 +159,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool aborted = false;        // the client was shut down during an operation on it
   bool host_mismatch = false;  // TLS: the chain verified but the name did not match
   std::size_t active_index = 0;
+
+  IdleWaiter idle_waiter;  // its place in the thread's IdleQueue (net/idle_queue.hpp)
 
   std::string request;             // serialized request header, reused
   boost::beast::flat_buffer read_buffer;
@@ -513,6 +516,12 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
     c.arm(opt.read_timeout);
     buffer.commit(n);
     any_bytes = true;
+    if (IdleQueue* parse_queue = IdleQueue::current(); parse_queue && parse_queue->behind()) {
+      // Other reads are waiting: parse when the loop has nothing else ready, so that they are
+      // timestamped first.
+      co_await parse_queue->wait(c.idle_waiter);
+      if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
+    }
 
     // Hands the body bytes parsed so far to the handler and rewinds the body buffer.
     auto flush = [&] {

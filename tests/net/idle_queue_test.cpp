@@ -1,0 +1,159 @@
+// Reads first, parsing when idle (net/idle_queue.hpp): the queue's order, and an HttpClient whose
+// reads in one pass are all timestamped before any of them is parsed.
+#include "net/idle_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "net/http_client.hpp"
+#include "net/test_server.hpp"
+
+namespace splleed::net {
+namespace {
+
+namespace asio = boost::asio;
+using testing::ServerConn;
+using testing::TestServer;
+using Task = asio::awaitable<void>;
+
+// Installs `q` for this thread while in scope.
+struct Installed {
+  explicit Installed(IdleQueue& q) : previous(IdleQueue::install(&q)) {}
+  ~Installed() { IdleQueue::install(previous); }
+  IdleQueue* previous;
+};
+
+TEST(IdleQueue, ReleasesWaitersOldestFirstAndGrows) {
+  asio::io_context io(1);
+  IdleQueue q(0);
+  constexpr int kWaiters = 40;  // past the first ring size
+  std::vector<IdleWaiter> waiters(kWaiters);
+  std::vector<int> resumed;
+  for (int i = 0; i < kWaiters; ++i) {
+    asio::co_spawn(io, [&, i]() -> Task {
+      co_await q.wait(waiters[static_cast<std::size_t>(i)]);
+      resumed.push_back(i);
+    }, asio::detached);
+  }
+  io.poll();
+  EXPECT_EQ(q.size(), static_cast<std::size_t>(kWaiters));
+  EXPECT_TRUE(resumed.empty());  // nothing resumes until released
+  EXPECT_EQ(q.release(3), 3u);
+  io.poll();
+  EXPECT_EQ(resumed, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(q.release(100), static_cast<std::size_t>(kWaiters - 3));
+  io.poll();
+  ASSERT_EQ(resumed.size(), static_cast<std::size_t>(kWaiters));
+  for (int i = 0; i < kWaiters; ++i) EXPECT_EQ(resumed[static_cast<std::size_t>(i)], i);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.release(1), 0u);
+}
+
+TEST(IdleQueue, BehindOnlyOnceAPassHasRunPastItsLimit) {
+  IdleQueue q(1'000'000'000);  // 1 s
+  EXPECT_FALSE(q.behind());    // no pass begun
+  q.begin_pass(MonotonicClock::read());
+  EXPECT_FALSE(q.behind());
+  q.begin_pass(MonotonicClock::read() - 2'000'000'000);
+  EXPECT_TRUE(q.behind());
+  q.begin_pass(IdleQueue::kNoPass);
+  EXPECT_FALSE(q.behind());
+}
+
+std::string chunk(std::string_view payload) {
+  std::ostringstream os;
+  os << std::hex << payload.size() << "\r\n" << payload << "\r\n";
+  return os.str();
+}
+
+// Advances the clock by 1 ms for every body it is handed: parsing that takes time.
+struct SlowParser final : ResponseHandler {
+  explicit SlowParser(FakeClock& c) : clock(c) {}
+  void on_dispatched(Nanos) override {}
+  void on_headers(Nanos, int) override {}
+  bool on_body(std::string_view bytes, Nanos t) override {
+    body.append(bytes);
+    read_times.push_back(t);
+    clock.advance(kNanosPerMilli);
+    return true;
+  }
+  FakeClock& clock;
+  std::string body;
+  std::vector<Nanos> read_times;
+};
+
+// Two streams whose responses arrive together, so both reads complete in one pass. Returns each
+// stream's read times. With `queue`, the loop drains it as load::run_event_loop does (every pass
+// counts as behind); without, it is a plain io.run().
+std::vector<std::vector<Nanos>> two_streams_arriving_together(IdleQueue* queue) {
+  asio::io_context io(1);
+  FakeClock clock(1'000 * kNanosPerMilli);
+  const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n" +
+                               chunk("data: token\n\n") + "0\r\n\r\n";
+  std::vector<ServerConn*> waiting;
+  TestServer server(io, [&](ServerConn& c) -> Task {
+    if (!co_await c.read_request()) co_return;
+    waiting.push_back(&c);
+    if (waiting.size() == 2) {  // the second request: answer both at once
+      for (ServerConn* s : waiting) co_await s->write(response);
+    }
+    co_await c.wait_for_close();
+  });
+  std::string error;
+  ClientOptions options;
+  HttpClient client(io, *Url::parse(server.url(), &error), options, clock);
+  SlowParser a(clock), b(clock);
+  int done = 0;
+  for (SlowParser* p : {&a, &b}) {
+    asio::co_spawn(io, [&, p]() -> Task {
+      const TransportResult r = co_await client.post_stream("/x", {}, "{}", *p);
+      EXPECT_EQ(r.error, TransportError::none) << r.message;
+      if (++done == 2) client.shutdown(), io.stop();
+    }, asio::detached);
+  }
+  if (queue == nullptr) {
+    io.run();
+  } else {
+    Installed installed(*queue);
+    while (!io.stopped()) {
+      queue->begin_pass(0);  // every read counts as behind
+      io.poll();
+      if (!queue->empty()) {
+        queue->release(1);
+        continue;
+      }
+      if (!io.stopped()) io.run_one();
+    }
+    queue->release(queue->size());
+  }
+  EXPECT_EQ(a.body, "data: token\n\n");
+  EXPECT_EQ(b.body, "data: token\n\n");
+  return {a.read_times, b.read_times};
+}
+
+TEST(IdleQueue, ReadsInOnePassAreTimestampedBeforeAnyIsParsed) {
+  IdleQueue q(0);
+  const auto with_queue = two_streams_arriving_together(&q);
+  ASSERT_EQ(with_queue[0].size(), 1u);
+  ASSERT_EQ(with_queue[1].size(), 1u);
+  // Both reads took their time before either parse advanced the clock.
+  EXPECT_EQ(with_queue[0][0], with_queue[1][0]);
+
+  // Without the queue the second read waits for the first one's parse.
+  const auto inline_parse = two_streams_arriving_together(nullptr);
+  ASSERT_EQ(inline_parse[0].size(), 1u);
+  ASSERT_EQ(inline_parse[1].size(), 1u);
+  const Nanos gap = inline_parse[0][0] > inline_parse[1][0] ? inline_parse[0][0] - inline_parse[1][0]
+                                                            : inline_parse[1][0] - inline_parse[0][0];
+  EXPECT_EQ(gap, kNanosPerMilli);
+}
+
+}  // namespace
+}  // namespace splleed::net
