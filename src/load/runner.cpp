@@ -135,6 +135,16 @@ class StreamHandler final : public net::ResponseHandler {
     return !done_ || rec_->status == RequestStatus::ok;
   }
 
+  // A stream that ended cleanly is kept for the next request only if it went as a stream should:
+  // a successful status that delivered no event at all is a failure the server may still be
+  // cleaning up after (llama-cpp-python then drops the connection under the next request), and
+  // one whose terminal event was an error closes it too. HTTP error answers keep it.
+  bool reuse_connection() const override {
+    if (!success_status_) return true;
+    if (done_) return rec_->status == RequestStatus::ok;
+    return rec_->events > 0;
+  }
+
   // Decides the request's final status once the transport is done with it.
   void finish(const net::TransportResult& tr, bool stopping) {
     RequestRecord& rec = *rec_;

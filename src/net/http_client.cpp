@@ -564,7 +564,8 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
     if (c.parser->is_done()) {
       out.result.completed = received;
       // A handler that stopped reading gets the connection closed, as promised.
-      out.reusable = keep_reading && c.parser->keep_alive() && buffer.size() == 0;
+      out.reusable = keep_reading && c.parser->keep_alive() && buffer.size() == 0 &&
+                     handler.reuse_connection();
       co_return out;
     }
     if (!keep_reading) {

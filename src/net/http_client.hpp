@@ -41,6 +41,9 @@ class ResponseHandler {
   // De-chunked body bytes from one socket read, stamped when the read completed. Return false to
   // stop reading (the connection is then closed, not reused).
   virtual bool on_body(std::string_view bytes, Nanos received) = 0;
+  // Asked when a response has ended cleanly: false closes the connection instead of keeping it
+  // for the next request (e.g. a stream that failed: its server may be about to drop it).
+  virtual bool reuse_connection() const { return true; }
 };
 
 enum class TransportError : std::uint8_t {

@@ -5,7 +5,13 @@
 #include <map>
 #include <string>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <sstream>
+#include <thread>
+
 #include "load/runner.hpp"
+#include "net/test_server.hpp"
 #include "sim/sim_server.hpp"
 
 namespace splleed {
@@ -159,6 +165,47 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"stall", RequestStatus::timeout},
                       FaultCase{"no_done", RequestStatus::ok}),
     [](const auto& param_info) { return std::string(param_info.param.fault); });
+
+// A stream that failed does not lend its connection to the next request; a good one does. The
+// server answers 200 with an empty event stream (as llama-cpp-python does for a prompt past its
+// context) or, for "ok", one token and [DONE].
+TEST(RunnerConnections, AStreamThatFailedDoesNotLendItsConnection) {
+  for (const bool empty : {true, false}) {
+    SCOPED_TRACE(empty ? "empty stream" : "ok stream");
+    namespace asio = boost::asio;
+    asio::io_context io(1);
+    const std::string body =
+        empty ? "" : "data: {\"choices\":[{\"text\":\"x\",\"finish_reason\":\"length\"}]}\n\n"
+                     "data: [DONE]\n\n";
+    std::ostringstream response;
+    response << "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n";
+    if (!body.empty()) response << std::hex << body.size() << "\r\n" << body << "\r\n";
+    response << "0\r\n\r\n";
+    net::testing::TestServer server(io, [&](net::testing::ServerConn& c) -> asio::awaitable<void> {
+      while (co_await c.read_request()) {
+        if (!co_await c.write(response.str())) co_return;
+      }
+    });
+    auto work = asio::make_work_guard(io);
+    std::thread serving([&] { io.run(); });
+    MonotonicClock clock;
+    auto config = base_config(server.port());
+    config.target.model = "m";
+    config.sampling.max_tokens = 1;
+    config.load.concurrency = {1};
+    config.load.num_requests = 4;
+    config.load.warmup = 0;
+    config.load.workers = 1;
+    load::Runner runner(config, clock);
+    auto result = runner.run();
+    asio::post(io, [&] { io.stop(); });
+    serving.join();
+    for (const auto& r : result.runs.at(0).requests)
+      EXPECT_EQ(r.status, empty ? RequestStatus::protocol_error : RequestStatus::ok) << r.error;
+    EXPECT_EQ(server.accepted(), empty ? 4 : 1);
+  }
+}
 
 TEST(RunnerTarget, UnreachableTargetFailsFastWithOneSentence) {
   MonotonicClock clock;

@@ -297,6 +297,33 @@ TEST(HttpClient, KeepAliveReusesOneConnection) {
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
+TEST(HttpClient, AHandlerCanRefuseToReuseTheConnection) {
+  struct Refusing final : ResponseHandler {
+    void on_dispatched(Nanos) override {}
+    void on_headers(Nanos, int) override {}
+    bool on_body(std::string_view bytes, Nanos) override {
+      body.append(bytes);
+      return true;
+    }
+    bool reuse_connection() const override { return reuse; }
+    std::string body;
+    bool reuse = true;
+  };
+  asio::io_context io;
+  TestServer server(io, answer_all(with_length(200, "ok")));
+  MonotonicClock clock;
+  HttpClient client(io, url_of(server), short_timeouts(), clock);
+  for (bool reuse : {false, true, true}) {
+    Refusing h;
+    h.reuse = reuse;
+    TransportResult r = run(io, client.post_stream("/completions", {}, kBody, h));
+    ASSERT_EQ(r.error, TransportError::none) << r.message;
+    EXPECT_EQ(h.body, "ok");
+  }
+  // The first connection was closed after its response; the second carried the last two.
+  EXPECT_EQ(server.accepted(), 2);
+}
+
 TEST(HttpClient, ConnectionCloseHeaderIsHonoured) {
   asio::io_context io;
   TestServer server(io, [](ServerConn& c) -> Task {
