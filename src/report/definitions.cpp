@@ -46,7 +46,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kGeneral
                    "interval at the configured confidence, coefficient of variation (std/mean)"},
     {"client_health",
      "whether the client kept up: requested and delivered dispatch rate (open loop, requests/s) "
-     "and schedule lag (ms) over the steady-state requests; lateness of a 5 ms probe timer on "
+     "and schedule lag (ms) over the steady-state requests; lateness of a 20 ms probe timer on "
      "each event loop (ms) and CPU time / wall time per worker thread over the measurement phase; "
      "client_limited and verdict say when the client may have limited the results"},
 }};
