@@ -1,6 +1,7 @@
 #include "load/runner.hpp"
 
 #include "load/event_loop.hpp"
+#include "load/target_client.hpp"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -59,14 +60,6 @@ Nanos thread_cpu_now() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
-}
-
-net::ClientOptions client_options(const TargetConfig& t) {
-  net::ClientOptions o;
-  o.connect_timeout = t.connect_timeout;
-  o.read_timeout = t.read_timeout;
-  o.insecure = t.insecure;
-  return o;
 }
 
 // A trace is replayed in its own order.
@@ -264,7 +257,7 @@ TargetInfo Runner::preflight() {
   asio::io_context io;
   net::HttpClient client(io, url, client_options(config_.target), clock_);
   net::SimpleResponse response;
-  std::string auth = config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key;
+  const std::string auth = authorization(config_.target);
   std::vector<net::Header> headers;
   if (!auth.empty()) headers.push_back({"Authorization", auth});
   // Triton has no model list: its model's readiness is the check, and the model must be named.
@@ -658,7 +651,7 @@ Runner::PhaseOutput Runner::run_phase(PhasePlan& plan) {
                    config_.load.trace ? identity_order(config_.prompts.size())
                                       : prompt_order(config_.prompts.size(), config_.load.seed),
                    {},
-                   config_.target.api_key.empty() ? "" : "Bearer " + config_.target.api_key,
+                   authorization(config_.target),
                    stop_requested_, record_sink_};
   ctx.bodies.reserve(config_.prompts.size());
   SamplingParams sampling = config_.sampling;

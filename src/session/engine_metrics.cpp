@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <vector>
 
+#include "load/target_client.hpp"
 #include "metrics/request_metrics.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
@@ -156,13 +157,10 @@ std::unique_ptr<observe::MetricsSource> make_http_metrics_source(const std::stri
   if (!parsed) throw std::invalid_argument(fmt::format("metrics URL {}: {}", url, error));
   std::string path = parsed->base_path.empty() ? "/" : parsed->base_path;
   parsed->base_path.clear();
-  net::ClientOptions options;
-  options.connect_timeout = target.connect_timeout;
+  net::ClientOptions options = load::client_options(target);
   options.read_timeout = std::min<Nanos>(target.read_timeout, 10 * kNanosPerSecond);
-  options.insecure = target.insecure;
-  return std::make_unique<HttpMetricsSource>(
-      std::move(*parsed), std::move(path), url, options,
-      target.api_key.empty() ? "" : "Bearer " + target.api_key, clock);
+  return std::make_unique<HttpMetricsSource>(std::move(*parsed), std::move(path), url, options,
+                                             load::authorization(target), clock);
 }
 
 struct EngineObserver::Impl {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "load/target_client.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 
@@ -34,12 +35,10 @@ std::string EngineProfiler::post(std::string_view path, std::string_view body, N
   auto url = net::Url::parse(target_.base_url, &error);
   if (!url) return fmt::format("the target URL cannot be used for {}: {}", path, error);
   asio::io_context io;
-  net::ClientOptions opts;
-  opts.connect_timeout = target_.connect_timeout;
+  net::ClientOptions opts = load::client_options(target_);
   opts.read_timeout = timeout;
-  opts.insecure = target_.insecure;
   net::HttpClient client(io, *url, opts, clock_);
-  const std::string auth = target_.api_key.empty() ? "" : "Bearer " + target_.api_key;
+  const std::string auth = load::authorization(target_);
   std::vector<net::Header> headers;
   if (!auth.empty()) headers.push_back({"Authorization", auth});
   net::SimpleResponse response;

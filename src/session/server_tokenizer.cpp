@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "load/target_client.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
 #include "splleed/clock.hpp"
@@ -50,11 +51,11 @@ struct Answer {
 class ServerTokenizer final : public tokenizer::Tokenizer {
  public:
   ServerTokenizer(TargetConfig target, net::Url url, Shape shape)
-      : target_(std::move(target)), url_(std::move(url)), shape_(shape) {
-    if (!target_.api_key.empty()) auth_ = "Bearer " + target_.api_key;
-    options_.connect_timeout = target_.connect_timeout;
-    options_.read_timeout = target_.read_timeout;
-    options_.insecure = target_.insecure;
+      : target_(std::move(target)),
+        url_(std::move(url)),
+        shape_(shape),
+        auth_(load::authorization(target_)),
+        options_(load::client_options(target_)) {
     probe();
   }
 
