@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "net/alloc_counter.hpp"
+#include "net/steady_stream.hpp"
 #include "net/test_server.hpp"
 #include "splleed/version.hpp"
 
@@ -788,49 +789,15 @@ TEST(HttpClient, InvalidRequestHeadersAreRejectedBeforeConnecting) {
 // Steady state of a stream: after warm-up, a read and its body callback allocate nothing (the
 // server side's coroutines run on the same thread and do not allocate either once warm).
 TEST(HttpClient, StreamingReadsDoNotAllocateInSteadyState) {
-  struct Counter final : ResponseHandler {
-    void on_dispatched(Nanos) override {}
-    void on_headers(Nanos, int) override { gate->notify(); }
-    bool on_body(std::string_view bytes, Nanos) override {
-      received += bytes.size();
-      if (reads < marks.size()) marks[reads] = testing::allocations_on_this_thread();
-      ++reads;
-      gate->notify();
-      return true;
-    }
-    Gate* gate = nullptr;
-    std::size_t received = 0;
-    std::size_t reads = 0;
-    std::array<std::uint64_t, 64> marks{};
-  };
   asio::io_context io;
   Gate gate(io);
-  Counter handler;
-  handler.gate = &gate;
-  std::vector<std::string> pieces;
-  std::vector<std::size_t> payload_sizes;
-  for (int i = 0; i < 60; ++i) {
-    const std::string payload = "data: {\"token\":" + std::to_string(i) + "}\n\n";
-    pieces.push_back(chunk(payload));
-    payload_sizes.push_back(payload.size());
-  }
-  TestServer server(io, [&](ServerConn& c) -> Task {
-    co_await c.read_request();
-    co_await c.write(kChunkedHeader);
-    std::size_t sent = 0;
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      co_await c.write(pieces[i]);
-      sent += payload_sizes[i];
-      co_await gate.wait([&] { return handler.received >= sent; });
-    }
-    co_await c.write(kLastChunk);
-    co_await c.wait_for_close();
-  });
+  testing::CountingHandler handler(gate);
+  TestServer server(io, testing::steady_stream(gate, handler));
   MonotonicClock clock;
   HttpClient client(io, url_of(server), short_timeouts(), clock);
   TransportResult r = run(io, client.post_stream("/completions", {}, kBody, handler));
   ASSERT_EQ(r.error, TransportError::none) << r.message;
-  ASSERT_EQ(handler.reads, pieces.size());
+  ASSERT_EQ(handler.reads, testing::kSteadyEvents);
   EXPECT_EQ(handler.marks[59], handler.marks[20]) << "allocations between read 20 and read 59";
 }
 

@@ -7,13 +7,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <array>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "net/alloc_counter.hpp"
 #include "net/http_client.hpp"
+#include "net/steady_stream.hpp"
 #include "net/test_server.hpp"
 
 namespace splleed::net {
@@ -160,43 +159,10 @@ TEST(IdleQueue, ReadsInOnePassAreTimestampedBeforeAnyIsParsed) {
 
 // Every read waits in the queue; after warm-up that allocates nothing either.
 TEST(IdleQueue, WaitingReadsDoNotAllocateInSteadyState) {
-  struct Counter final : ResponseHandler {
-    void on_dispatched(Nanos) override {}
-    void on_headers(Nanos, int) override { gate->notify(); }
-    bool on_body(std::string_view bytes, Nanos) override {
-      received += bytes.size();
-      if (reads < marks.size()) marks[reads] = testing::allocations_on_this_thread();
-      ++reads;
-      gate->notify();
-      return true;
-    }
-    Gate* gate = nullptr;
-    std::size_t received = 0, reads = 0;
-    std::array<std::uint64_t, 64> marks{};
-  };
   asio::io_context io(1);
   Gate gate(io);
-  Counter handler;
-  handler.gate = &gate;
-  std::vector<std::string> pieces;
-  std::vector<std::size_t> sizes;
-  for (int i = 0; i < 60; ++i) {
-    const std::string payload = "data: {\"token\":" + std::to_string(i) + "}\n\n";
-    pieces.push_back(chunk(payload));
-    sizes.push_back(payload.size());
-  }
-  TestServer server(io, [&](ServerConn& c) -> Task {
-    co_await c.read_request();
-    co_await c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-    std::size_t sent = 0;
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      co_await c.write(pieces[i]);
-      sent += sizes[i];
-      co_await gate.wait([&] { return handler.received >= sent; });
-    }
-    co_await c.write("0\r\n\r\n");
-    co_await c.wait_for_close();
-  });
+  testing::CountingHandler handler(gate);
+  TestServer server(io, testing::steady_stream(gate, handler));
   MonotonicClock clock;
   std::string error;
   HttpClient client(io, *Url::parse(server.url(), &error), ClientOptions{}, clock);
@@ -223,8 +189,8 @@ TEST(IdleQueue, WaitingReadsDoNotAllocateInSteadyState) {
     }
   }
   ASSERT_TRUE(done);
-  ASSERT_EQ(handler.reads, pieces.size());
-  EXPECT_GE(released, pieces.size());  // every read waited
+  ASSERT_EQ(handler.reads, testing::kSteadyEvents);
+  EXPECT_GE(released, testing::kSteadyEvents);  // every read waited
   EXPECT_EQ(handler.marks[59], handler.marks[20]) << "allocations between read 20 and read 59";
 }
 
