@@ -330,6 +330,9 @@ int main(int argc, char** argv) {
   app.add_option("--busy-poll-us", busy_poll_us,
                  "Also measure splleed's precision mode with this poll time (0: not measured)")
       ->capture_default_str();
+  std::string only;
+  app.add_option("--only", only, "Run one client alone, e.g. under a profiler (no ratios)")
+      ->check(CLI::IsMember({"splleed", "reference"}));
   CLI11_PARSE(app, argc, argv);
   raise_fd_limit();
 
@@ -340,6 +343,14 @@ int main(int argc, char** argv) {
     // enough requests per stream that fixed start-up costs do not dominate the per-event figures.
     double itl_ms = std::max(1.0, n / target_rate * 1e3);
     int per_stream = std::max(2, (min_events + n * tokens - 1) / (n * tokens));
+    if (only == "reference") {
+      print_row("reference", n, run_reference(bin, n, per_stream, tokens, itl_ms));
+      continue;
+    }
+    if (only == "splleed") {
+      print_row("splleed", n, run_splleed(bin, n, per_stream, tokens, itl_ms, 0));
+      continue;
+    }
     auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
     auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms, 0);
     print_row("reference", n, ref);

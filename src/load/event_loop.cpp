@@ -1,5 +1,7 @@
 #include "load/event_loop.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include "net/idle_queue.hpp"
 
 namespace splleed::load {
@@ -32,11 +34,11 @@ EventLoopStats run_event_loop(boost::asio::io_context& io, Nanos busy_poll) {
   EventLoopStats stats;
   InstalledQueue installed;
   net::IdleQueue& idle = installed.queue();
-  // Leaving with waiters queued (stop()): their handlers go to the io_context, which destroys
-  // them with everything else it holds, instead of dangling in the queue.
+  // Leaving with parses queued (stop()): they go to the io_context as ordinary handlers, which
+  // it destroys with everything else it holds, instead of dangling in the queue.
   struct Drain {
     net::IdleQueue& q;
-    ~Drain() { q.release(q.size()); }
+    ~Drain() { q.post_all(); }
   } drain{idle};
   for (;;) {
     // Handlers that are ready now (reads first), then any that they made ready: poll() returns
@@ -44,9 +46,15 @@ EventLoopStats run_event_loop(boost::asio::io_context& io, Nanos busy_poll) {
     idle.begin_pass(MonotonicClock::read());
     io.poll();
     if (io.stopped()) return stats;  // out of work, or stop()
-    // Nothing else ready: parse what was read.
+    // Nothing else ready: parse what was read. The release runs as a handler, first in the next
+    // pass, so that what the parses start (the next reads, a finished request's coroutine) is
+    // ordinary handler work on this io_context.
     if (!idle.empty()) {
-      idle.release(kParsesPerPass);
+      // Found through the thread, not captured: a stopped context that is run again elsewhere
+      // must not reach this loop's queue.
+      boost::asio::post(io, [] {
+        if (net::IdleQueue* q = net::IdleQueue::current()) q->release(kParsesPerPass);
+      });
       continue;
     }
     bool found = false;

@@ -9,6 +9,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -26,6 +27,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/handler_memory.hpp"
 #include "net/idle_queue.hpp"
 #include "splleed/version.hpp"
 
@@ -68,22 +70,80 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 const error_code kNeedBuffer = http::error::need_buffer;
 const error_code kNeedMore = http::error::need_more;
 
+struct Outcome {
+  TransportResult result;
+  bool reusable = false;   // the response ended cleanly and the server keeps the connection
+  bool retryable = false;  // the peer was gone before any response byte (closed while idle)
+};
+
+// Resumes the request's coroutine with the response's outcome.
+using DoneHandler = asio::async_result<asio::use_awaitable_t<>, void(Outcome)>::handler_type;
+
+bool is_eof(const error_code& ec);
+bool peer_gone(const error_code& ec);
+std::string ms_text(Nanos ns);
+
+// What a connection's reads need from their client (HttpClient::Impl owns it and outlives the
+// requests it serves).
+struct ReadContext {
+  const Clock* clock = nullptr;
+  std::string name;  // host:port, for messages
+  Nanos read_timeout = 0;
+  char* body_buffer = nullptr;  // kBodyBufferSize bytes, shared by the client's connections
+
+  TransportResult error(TransportError e, std::string message) const {
+    return TransportResult{e, std::move(message), clock->now()};
+  }
+  TransportResult aborted() const {
+    return error(TransportError::aborted,
+                 "the request to " + name + " was aborted because the client is shutting down.");
+  }
+  std::string read_timeout_message() const {
+    return "no data from " + name + " for " + ms_text(read_timeout) + " (read timeout).";
+  }
+};
+
 // One keep-alive connection. Owned by a shared_ptr so that the deadline timer's handler can hold a
 // weak_ptr: the connection may be dropped while a wait is still queued.
-struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(asio::io_context& io, ssl::context* tls_context)
-      : resolver(io), socket(io), timer(io) {
+//
+// A response is read by plain callbacks, not by the request's coroutine: one socket read after
+// another until the response ends, then the coroutine resumes once with the outcome. A coroutine
+// suspension per read costs more than the read's own bookkeeping, and the read operation lives in
+// the connection's HandlerMemory, so reading allocates nothing.
+struct Connection final : std::enable_shared_from_this<Connection>, IdleTask {
+  Connection(asio::io_context& io, ssl::context* tls_context, const ReadContext& context)
+      : resolver(io), socket(io), timer(io), ctx(context) {
     if (tls_context) tls.emplace(socket, *tls_context);
     read_buffer.reserve(kReadBufferSize);
   }
 
   template <class Buffers>
-  auto read_some(const Buffers& buffers) {
-    return tls ? tls->async_read_some(buffers, kToken) : socket.async_read_some(buffers, kToken);
-  }
-  template <class Buffers>
   auto write(const Buffers& buffers) {
     return tls ? asio::async_write(*tls, buffers, kToken) : asio::async_write(socket, buffers, kToken);
+  }
+
+  // Reads the response to the request just written into `h`; the coroutine resumes when it ends.
+  asio::awaitable<Outcome> read_response(ResponseHandler& h) {
+    handler = &h;
+    any_bytes = false;
+    new_parser();
+    read_buffer.clear();
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Outcome)>(
+        [this](DoneHandler done) { start_read(std::move(done)); }, asio::use_awaitable);
+  }
+
+  // IdleTask: the parse of the last read, deferred by the thread's IdleQueue.
+  void run_deferred() override {
+    DoneHandler done = std::move(*parked);
+    parked.reset();
+    parse(std::move(done));
+  }
+  void post_deferred() override {
+    DoneHandler done = std::move(*parked);
+    parked.reset();
+    // The handler owns the request's coroutine, which owns this connection.
+    asio::post(socket.get_executor(),
+               [this, done = std::move(done)]() mutable { parse(std::move(done)); });
   }
 
   // Deadline watchdog. Operations only move `deadline` forward, so a read costs no timer
@@ -160,17 +220,176 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool host_mismatch = false;  // TLS: the chain verified but the name did not match
   std::size_t active_index = 0;
 
-  IdleWaiter idle_waiter;  // its place in the thread's IdleQueue (net/idle_queue.hpp)
-
-  std::string request;             // serialized request header, reused
+  std::string request;  // serialized request header, reused
   boost::beast::flat_buffer read_buffer;
   std::optional<http::response_parser<http::buffer_body>> parser;  // one per response
-};
 
-struct Outcome {
-  TransportResult result;
-  bool reusable = false;   // the response ended cleanly and the server keeps the connection
-  bool retryable = false;  // the peer was gone before any response byte (closed while idle)
+ private:
+  // The completion handler of one socket read: it carries the coroutine's handler from read to
+  // read and allocates its operation in the connection's HandlerMemory.
+  struct ReadOp {
+    Connection* c;
+    DoneHandler done;
+    using allocator_type = HandlerAllocator<char>;
+    allocator_type get_allocator() const noexcept { return allocator_type(c->read_memory); }
+    void operator()(const error_code& ec, std::size_t n) { c->on_read(std::move(done), ec, n); }
+  };
+
+  void new_parser() {
+    auto& p = parser.emplace();
+    p.eager(true);
+    p.header_limit(kHeaderLimit);
+    p.body_limit(boost::none);  // streams are unbounded
+    rewind_body();
+    headers_seen = false;
+  }
+  void rewind_body() {
+    auto& b = parser->get().body();
+    b.data = ctx.body_buffer;
+    b.size = kBodyBufferSize;
+    b.more = true;
+  }
+
+  void start_read(DoneHandler done) {
+    const std::size_t room = read_buffer.capacity() - read_buffer.size();
+    const auto buffers = read_buffer.prepare(room > 0 ? room : kReadBufferSize);
+    if (tls) {
+      tls->async_read_some(buffers, ReadOp{this, std::move(done)});
+    } else {
+      socket.async_read_some(buffers, ReadOp{this, std::move(done)});
+    }
+  }
+
+  // Ends the response. The coroutine may release this connection: nothing may follow.
+  static void finish(DoneHandler done, Outcome out) { std::move(done)(std::move(out)); }
+  static void finish(DoneHandler done, TransportResult result) {
+    Outcome out;
+    out.result = std::move(result);
+    finish(std::move(done), std::move(out));
+  }
+  void on_read(DoneHandler done, const error_code& ec, std::size_t n) {
+    const Nanos t = ctx.clock->now();  // once per read, before any parsing
+    if (aborted) return finish(std::move(done), ctx.aborted());
+    if (ec) return finish(std::move(done), read_failed(ec, t));
+    arm(ctx.read_timeout);
+    read_buffer.commit(n);
+    any_bytes = true;
+    received = t;
+    if (IdleQueue* parse_queue = IdleQueue::current(); parse_queue && parse_queue->behind()) {
+      // Other reads are waiting: parse when the loop has nothing else ready, so that they are
+      // timestamped first.
+      parked.emplace(std::move(done));
+      parse_queue->defer(*this);
+      return;
+    }
+    parse(std::move(done));
+  }
+
+  Outcome read_failed(const error_code& ec, Nanos t) {
+    Outcome out;
+    if (ec == asio::error::operation_aborted && timed_out) {
+      out.result = ctx.error(TransportError::timeout, ctx.read_timeout_message());
+      return out;
+    }
+    if (!any_bytes) {
+      out.retryable = peer_gone(ec);
+      out.result = ctx.error(TransportError::closed, ctx.name +
+                                                         " closed the connection before "
+                                                         "responding (" +
+                                                         ec.message() + ").");
+      return out;
+    }
+    if (is_eof(ec) && parser->is_header_done()) {
+      error_code eof_ec;
+      parser->put_eof(eof_ec);  // completes a body delimited by the end of the connection
+      if (!eof_ec) {
+        out.result.completed = t;
+        return out;  // not reusable: the server closed it
+      }
+    }
+    out.result = ctx.error(TransportError::closed, ctx.name +
+                                                       " closed the connection before the "
+                                                       "response was complete (" +
+                                                       ec.message() + ").");
+    return out;
+  }
+
+  // Parses what the last read brought, hands the body bytes to the handler, and reads on or
+  // ends the response.
+  void parse(DoneHandler done) {
+    // shutdown() may have been called from a handler callback, between two reads.
+    if (aborted) return finish(std::move(done), ctx.aborted());
+    bool keep_reading = true;
+    try {
+      // Hands the body bytes parsed so far to the handler and rewinds the body buffer.
+      auto flush = [&] {
+        const std::size_t filled = kBodyBufferSize - parser->get().body().size;
+        rewind_body();
+        return filled == 0 ||
+               handler->on_body(std::string_view(ctx.body_buffer, filled), received);
+      };
+      while (read_buffer.size() > 0) {
+        error_code parse_ec;
+        const std::size_t used = parser->put(read_buffer.data(), parse_ec);
+        read_buffer.consume(used);
+        if (!headers_seen && parser->is_header_done()) {
+          const int status = parser->get().result_int();
+          if (status >= 100 && status < 200 && status != 101) {  // interim response: skip it
+            new_parser();
+            continue;
+          }
+          headers_seen = true;
+          handler->on_headers(received, status);
+        }
+        if (parse_ec == kNeedBuffer) {
+          if (!flush()) {
+            keep_reading = false;
+            break;
+          }
+          continue;
+        }
+        if (parse_ec == kNeedMore) break;
+        if (parse_ec) {
+          return finish(std::move(done),
+                        ctx.error(TransportError::protocol, "malformed HTTP response from " +
+                                                                ctx.name + ": " +
+                                                                parse_ec.message() + "."));
+        }
+        if (parser->is_done() || used == 0) break;
+      }
+      if (keep_reading) keep_reading = flush();
+    } catch (const std::exception& e) {  // a handler that failed: the request fails, not the loop
+      return finish(std::move(done),
+                    ctx.error(TransportError::protocol,
+                              "reading the response from " + ctx.name + " failed: " + e.what()));
+    }
+
+    if (parser->is_done()) {
+      Outcome out;
+      out.result.completed = received;
+      // A handler that stopped reading gets the connection closed, as promised.
+      out.reusable = keep_reading && parser->keep_alive() && read_buffer.size() == 0 &&
+                     handler->reuse_connection();
+      return finish(std::move(done), std::move(out));
+    }
+    if (!keep_reading) {
+      return finish(std::move(done),
+                    ctx.error(TransportError::aborted,
+                              "the response handler stopped reading the response from " +
+                                  ctx.name + "."));
+    }
+    if (aborted) return finish(std::move(done), ctx.aborted());
+    start_read(std::move(done));
+  }
+
+  const ReadContext& ctx;
+  HandlerMemory read_memory;  // the pending read's operation
+  // The response being read.
+  ResponseHandler* handler = nullptr;
+  bool headers_seen = false;
+  bool any_bytes = false;
+  Nanos received = 0;                 // when the last read completed
+  std::optional<DoneHandler> parked;  // while the parse waits in the IdleQueue
 };
 
 bool is_eof(const error_code& ec) {
@@ -232,6 +451,10 @@ struct HttpClient::Impl {
       : io(ioc), url(std::move(target)), opt(options), clock(c) {
     const std::string origin = url.origin();
     name = origin.substr(origin.find("://") + 3);
+    reads.clock = &clock;
+    reads.name = name;
+    reads.read_timeout = opt.read_timeout;
+    reads.body_buffer = body_buffer.get();
     host_header = url.host_header();
     if (url.tls) {
       tls_context.emplace(ssl::context::tls_client);
@@ -263,10 +486,7 @@ struct HttpClient::Impl {
   TransportResult error(TransportError e, std::string message) const {
     return TransportResult{e, std::move(message), clock.now()};
   }
-  TransportResult aborted_result() const {
-    return error(TransportError::aborted,
-                 "the request to " + name + " was aborted because the client is shutting down.");
-  }
+  TransportResult aborted_result() const { return reads.aborted(); }
 
   asio::io_context& io;
   Url url;
@@ -276,6 +496,7 @@ struct HttpClient::Impl {
   std::string host_header;
   std::optional<ssl::context> tls_context;
   std::unique_ptr<char[]> body_buffer{new char[kBodyBufferSize]};  // see kBodyBufferSize
+  ReadContext reads;  // what the connections' reads need
   std::vector<std::shared_ptr<Connection>> idle;    // most recently used last
   std::vector<std::shared_ptr<Connection>> active;  // in flight; shutdown() cancels them
   bool shut_down = false;
@@ -449,10 +670,6 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
     out.result = error(e, std::move(message));
     return out;
   };
-  auto read_timeout_message = [&] {
-    return "no data from " + name + " for " + ms_text(opt.read_timeout) + " (read timeout).";
-  };
-
   c.arm(opt.read_timeout);
   handler.on_dispatched(clock.now());
   const std::array<asio::const_buffer, 2> request{asio::buffer(c.request), asio::buffer(body)};
@@ -460,119 +677,13 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
   (void)written;
   if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
   if (write_ec) {
-    if (c.timed_out) co_return fail(TransportError::timeout, read_timeout_message());
+    if (c.timed_out) co_return fail(TransportError::timeout, reads.read_timeout_message());
     out.retryable = peer_gone(write_ec);
     co_return fail(TransportError::closed,
                    "cannot send the request to " + name + ": " + write_ec.message() + ".");
   }
 
-  bool headers_seen = false;
-  bool any_bytes = false;
-  char* const body_start = body_buffer.get();
-  auto new_parser = [&] {
-    auto& p = c.parser.emplace();
-    p.eager(true);
-    p.header_limit(kHeaderLimit);
-    p.body_limit(boost::none);  // streams are unbounded
-    auto& b = p.get().body();
-    b.data = body_start;
-    b.size = kBodyBufferSize;
-    b.more = true;
-    headers_seen = false;
-  };
-  new_parser();
-  c.read_buffer.clear();
-
-  for (;;) {
-    // shutdown() may have been called from a handler callback, between two reads.
-    if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
-    auto& parser = *c.parser;
-    auto& buffer = c.read_buffer;
-    const std::size_t room = buffer.capacity() - buffer.size();
-    auto [read_ec, n] = co_await c.read_some(buffer.prepare(room > 0 ? room : kReadBufferSize));
-    const Nanos received = clock.now();  // once per read, before any parsing
-
-    if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
-    if (read_ec) {
-      if (read_ec == asio::error::operation_aborted && c.timed_out) {
-        co_return fail(TransportError::timeout, read_timeout_message());
-      }
-      if (!any_bytes) {
-        out.retryable = peer_gone(read_ec);
-        co_return fail(TransportError::closed, name + " closed the connection before responding (" +
-                                                   read_ec.message() + ").");
-      }
-      if (is_eof(read_ec) && parser.is_header_done()) {
-        error_code eof_ec;
-        parser.put_eof(eof_ec);  // completes a body delimited by the end of the connection
-        if (!eof_ec) {
-          out.result.completed = received;
-          co_return out;  // not reusable: the server closed it
-        }
-      }
-      co_return fail(TransportError::closed, name + " closed the connection before the response " +
-                                                 "was complete (" + read_ec.message() + ").");
-    }
-    c.arm(opt.read_timeout);
-    buffer.commit(n);
-    any_bytes = true;
-    if (IdleQueue* parse_queue = IdleQueue::current(); parse_queue && parse_queue->behind()) {
-      // Other reads are waiting: parse when the loop has nothing else ready, so that they are
-      // timestamped first.
-      co_await parse_queue->wait(c.idle_waiter);
-      if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
-    }
-
-    // Hands the body bytes parsed so far to the handler and rewinds the body buffer.
-    auto flush = [&] {
-      auto& b = c.parser->get().body();
-      const std::size_t filled = kBodyBufferSize - b.size;
-      b.data = body_start;
-      b.size = kBodyBufferSize;
-      return filled == 0 || handler.on_body(std::string_view(body_start, filled), received);
-    };
-    bool keep_reading = true;
-    while (buffer.size() > 0) {
-      error_code parse_ec;
-      const std::size_t used = c.parser->put(buffer.data(), parse_ec);
-      buffer.consume(used);
-      if (!headers_seen && c.parser->is_header_done()) {
-        const int status = c.parser->get().result_int();
-        if (status >= 100 && status < 200 && status != 101) {  // interim response: skip it
-          new_parser();
-          continue;
-        }
-        headers_seen = true;
-        handler.on_headers(received, status);
-      }
-      if (parse_ec == kNeedBuffer) {
-        if (!flush()) {
-          keep_reading = false;
-          break;
-        }
-        continue;
-      }
-      if (parse_ec == kNeedMore) break;
-      if (parse_ec) {
-        co_return fail(TransportError::protocol,
-                       "malformed HTTP response from " + name + ": " + parse_ec.message() + ".");
-      }
-      if (c.parser->is_done() || used == 0) break;
-    }
-    if (keep_reading) keep_reading = flush();
-
-    if (c.parser->is_done()) {
-      out.result.completed = received;
-      // A handler that stopped reading gets the connection closed, as promised.
-      out.reusable = keep_reading && c.parser->keep_alive() && buffer.size() == 0 &&
-                     handler.reuse_connection();
-      co_return out;
-    }
-    if (!keep_reading) {
-      co_return fail(TransportError::aborted,
-                     "the response handler stopped reading the response from " + name + ".");
-    }
-  }
+  co_return co_await c.read_response(handler);
 }
 
 asio::awaitable<TransportResult> HttpClient::Impl::request(bool post, std::string_view path,
@@ -583,7 +694,7 @@ asio::awaitable<TransportResult> HttpClient::Impl::request(bool post, std::strin
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<Connection> c = take_idle();
     const bool reused = c != nullptr;
-    if (!c) c = std::make_shared<Connection>(io, tls_context ? &*tls_context : nullptr);
+    if (!c) c = std::make_shared<Connection>(io, tls_context ? &*tls_context : nullptr, reads);
     if (auto bad = serialize(*c, post, path, headers, body.size())) {
       if (reused) release(std::move(c), true);
       co_return error(TransportError::protocol, std::move(*bad));

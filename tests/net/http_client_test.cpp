@@ -616,6 +616,24 @@ TEST(HttpClient, HandlerStoppingClosesTheConnection) {
   EXPECT_EQ(server.accepted(), 2);
 }
 
+TEST(HttpClient, AHandlerThatThrowsFailsItsRequestNotTheLoop) {
+  asio::io_context io;
+  TestServer server(io, answer_all(std::string(kChunkedHeader) + chunk("data: 1\n\n") +
+                                   std::string(kLastChunk)));
+  MonotonicClock clock;
+  HttpClient client(io, url_of(server), short_timeouts(), clock);
+  Recorder rec;
+  rec.body_hook = [](std::string_view) -> bool { throw std::runtime_error("record store full"); };
+  TransportResult r = run(io, post(client, rec));
+  EXPECT_EQ(r.error, TransportError::protocol);
+  EXPECT_THAT(r.message, HasSubstr("record store full"));
+  EXPECT_THAT(r.message, HasSubstr(server.url("").substr(7)));  // names the target
+  Recorder next;
+  TransportResult r2 = run(io, post(client, next));
+  EXPECT_EQ(r2.error, TransportError::none) << r2.message;
+  EXPECT_EQ(next.body, "data: 1\n\n");
+}
+
 TEST(HttpClient, ShutdownAbortsInFlightAndLaterRequests) {
   asio::io_context io;
   TestServer server(io, [](ServerConn& c) -> Task {
