@@ -101,11 +101,20 @@ std::unordered_map<std::string, std::vector<Nanos>> stop_sim(const Sim& sim) {
   return out;
 }
 
-double cpu_seconds() {
+// The process's CPU time so far: user and kernel (system) seconds.
+struct Cpu {
+  double user = 0, sys = 0;
+  double total() const { return user + sys; }
+  Cpu operator-(const Cpu& o) const { return {user - o.user, sys - o.sys}; }
+};
+
+Cpu cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return {seconds(ru.ru_utime), seconds(ru.ru_stime)};
 }
 
 long rss_kib() {
@@ -124,7 +133,7 @@ long rss_kib() {
 
 struct Measure {
   std::int64_t events = 0;
-  double wall_s = 0, cpu_s = 0;
+  double wall_s = 0, cpu_s = 0, user_s = 0;
   double delay_p50_us = 0, delay_p99_us = 0;
   double kib_per_stream = 0;
   std::int64_t unmatched = 0;
@@ -169,17 +178,18 @@ Measure run_splleed(const std::string& bin, int streams, int per_stream, int tok
   splleed::MonotonicClock clock;
   splleed::load::Runner runner(c, clock);
   long rss0 = rss_kib();
-  double cpu0 = cpu_seconds();
+  const Cpu cpu0 = cpu_seconds();
   Nanos t0 = clock.now();
   auto result = runner.run();
   Nanos t1 = clock.now();
-  double cpu1 = cpu_seconds();
+  const Cpu cpu = cpu_seconds() - cpu0;
   long rss1 = rss_kib();
   auto sent = stop_sim(sim);
 
   Measure m;
   m.wall_s = static_cast<double>(t1 - t0) / 1e9;
-  m.cpu_s = cpu1 - cpu0;
+  m.cpu_s = cpu.total();
+  m.user_s = cpu.user;
   m.kib_per_stream = static_cast<double>(rss1 - rss0) / streams;
   std::vector<double> delays;
   std::vector<Nanos> times;
@@ -279,17 +289,18 @@ Measure run_reference(const std::string& bin, int streams, int per_stream, int t
   for (int i = 0; i < streams; ++i) {
     conns.push_back(std::make_unique<ReferenceConnection>(io, ep, i, per_stream, tokens));
   }
-  double cpu0 = cpu_seconds();
+  const Cpu cpu0 = cpu_seconds();
   Nanos t0 = splleed::MonotonicClock::read();
   for (auto& c : conns) c->start();
   io.run();
   Nanos t1 = splleed::MonotonicClock::read();
-  double cpu1 = cpu_seconds();
+  const Cpu cpu = cpu_seconds() - cpu0;
   long rss1 = rss_kib();
   auto sent = stop_sim(sim);
   Measure m;
   m.wall_s = static_cast<double>(t1 - t0) / 1e9;
-  m.cpu_s = cpu1 - cpu0;
+  m.cpu_s = cpu.total();
+  m.user_s = cpu.user;
   m.kib_per_stream = static_cast<double>(rss1 - rss0) / streams;
   std::vector<double> delays;
   for (auto& c : conns) {
@@ -304,9 +315,10 @@ Measure run_reference(const std::string& bin, int streams, int per_stream, int t
 }
 
 void print_row(const char* who, int streams, const Measure& m) {
-  fmt::print("{:>8} {:>9} {:>12.0f} {:>14.2f} {:>12.1f} {:>12.1f} {:>12.1f} {:>10}\n", streams, who,
-             m.events / m.wall_s, m.cpu_s / static_cast<double>(m.events) * 1e6, m.delay_p50_us,
-             m.delay_p99_us, m.kib_per_stream, m.unmatched);
+  const double per_event_us = 1e6 / static_cast<double>(m.events);
+  fmt::print("{:>8} {:>9} {:>12.0f} {:>14.2f} {:>10.2f} {:>12.1f} {:>12.1f} {:>12.1f} {:>10}\n",
+             streams, who, m.events / m.wall_s, m.cpu_s * per_event_us, m.user_s * per_event_us,
+             m.delay_p50_us, m.delay_p99_us, m.kib_per_stream, m.unmatched);
 }
 
 }  // namespace
@@ -336,8 +348,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   raise_fd_limit();
 
-  fmt::print("{:>8} {:>9} {:>12} {:>14} {:>12} {:>12} {:>12} {:>10}\n", "streams", "client",
-             "events/s", "cpu_us/event", "delay_p50us", "delay_p99us", "KiB/stream", "unmatched");
+  fmt::print("{:>8} {:>9} {:>12} {:>14} {:>10} {:>12} {:>12} {:>12} {:>10}\n", "streams", "client",
+             "events/s", "cpu_us/event", "(of it user)", "delay_p50us", "delay_p99us", "KiB/stream",
+             "unmatched");
   for (int n : levels) {
     // ITL chosen so that the simulator produces about target_rate events/s (1 ms at least), and
     // enough requests per stream that fixed start-up costs do not dominate the per-event figures.

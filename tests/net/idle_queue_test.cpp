@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -234,7 +235,7 @@ TEST(IdleQueue, AParseQueuedWhenTheLoopStopsRunsWhenTheContextRunsAgain) {
   }
   EXPECT_FALSE(done);
   io.restart();
-  io.run();
+  io.run_for(std::chrono::seconds(30));  // a guard: the request's end stops it at once
   EXPECT_TRUE(done);
   EXPECT_EQ(handler.body, "data: token\n\n");
 }
