@@ -251,6 +251,9 @@ struct Connection final : std::enable_shared_from_this<Connection>, IdleTask {
   }
 
   void start_read(DoneHandler done) {
+    // A deadline that passed while the parse waited in the IdleQueue measured the client's own
+    // delay, not the server's silence: the watchdog starts again with this read.
+    if (timed_out) arm(ctx.read_timeout);
     const std::size_t room = read_buffer.capacity() - read_buffer.size();
     const auto buffers = read_buffer.prepare(room > 0 ? room : kReadBufferSize);
     if (tls) {

@@ -8,7 +8,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -199,6 +201,14 @@ TEST(IdleQueue, ReadsInOnePassAreTimestampedBeforeAnyIsParsed) {
   EXPECT_EQ(gap, kNanosPerMilli);
 }
 
+// Runs `io` one handler at a time, every read counting as behind, until a parse waits in `q`.
+void run_until_a_parse_waits(asio::io_context& io, IdleQueue& q) {
+  while (q.empty() && !io.stopped()) {
+    q.begin_pass(0);
+    io.run_one();
+  }
+}
+
 // A loop stopped while a parse waits hands it back to the io_context: run again without the
 // queue, the request finishes; nothing is lost or leaked (ASan runs this too).
 TEST(IdleQueue, AParseQueuedWhenTheLoopStopsRunsWhenTheContextRunsAgain) {
@@ -225,10 +235,7 @@ TEST(IdleQueue, AParseQueuedWhenTheLoopStopsRunsWhenTheContextRunsAgain) {
   IdleQueue q(0);
   {
     Installed installed(q);
-    while (q.empty() && !io.stopped()) {
-      q.begin_pass(0);  // every read counts as behind
-      io.run_one();
-    }
+    run_until_a_parse_waits(io, q);
     ASSERT_EQ(q.size(), 1u);  // the response's read, waiting for its parse
     io.stop();
     q.post_all();  // what the event loop does when it leaves
@@ -263,10 +270,7 @@ TEST(IdleQueue, AParseQueuedWhenTheLoopStopsIsDestroyedWithItsContext) {
   IdleQueue q(0);
   {
     Installed installed(q);
-    while (q.empty() && !io->stopped()) {
-      q.begin_pass(0);
-      io->run_one();
-    }
+    run_until_a_parse_waits(*io, q);
     ASSERT_EQ(q.size(), 1u);
     io->stop();
     q.post_all();
@@ -277,6 +281,46 @@ TEST(IdleQueue, AParseQueuedWhenTheLoopStopsIsDestroyedWithItsContext) {
   server.reset();
   io.reset();
   EXPECT_FALSE(done);
+}
+
+// The read timeout is the server's silence between reads: a deadline that passes while a parse
+// waits in the queue starts again with the next read, and a server that then stays silent still
+// ends the request with a timeout instead of leaving it unwatched.
+TEST(IdleQueue, ReadTimeoutStillWatchesAfterAParseWaitedPastIt) {
+  asio::io_context io(1);
+  TestServer server(io, [&](ServerConn& c) -> Task {
+    if (!co_await c.read_request()) co_return;
+    co_await c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     chunk("data: token\n\n"));
+    co_await c.wait_for_close();  // silent from here on
+  });
+  FakeClock clock(0);
+  std::string error;
+  ClientOptions options;
+  options.read_timeout = 50 * kNanosPerMilli;
+  HttpClient client(io, *Url::parse(server.url(), &error), options, clock);
+  SlowParser handler(clock);
+  std::optional<TransportResult> result;
+  asio::co_spawn(io, [&]() -> Task {
+    result = co_await client.post_stream("/x", {}, "{}", handler);
+    client.shutdown();
+    io.stop();
+  }, asio::detached);
+  IdleQueue q(0);
+  Installed installed(q);
+  run_until_a_parse_waits(io, q);
+  ASSERT_EQ(q.size(), 1u);
+  // The parse waits past the read deadline (the watchdog fires meanwhile, with no read pending).
+  asio::steady_timer past_deadline(io, std::chrono::milliseconds(120));
+  bool waited = false;
+  past_deadline.async_wait([&](const boost::system::error_code&) { waited = true; });
+  q.begin_pass(IdleQueue::kNoPass);
+  while (!waited) io.run_one();
+  asio::post(io, [&] { q.release(1); });
+  io.run_for(std::chrono::seconds(10));  // a guard: the timeout stops it after 50 ms
+  ASSERT_TRUE(result.has_value()) << "no timeout: the next read was not watched";
+  EXPECT_EQ(result->error, TransportError::timeout) << result->message;
+  EXPECT_EQ(handler.body, "data: token\n\n");
 }
 
 // Every read waits in the queue; after warm-up that allocates nothing either.
