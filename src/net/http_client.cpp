@@ -322,7 +322,11 @@ struct Connection final : std::enable_shared_from_this<Connection>, IdleTask {
   void parse(DoneHandler done) {
     // shutdown() may have been called from a handler callback, between two reads.
     if (aborted) return finish(std::move(done), ctx.aborted());
+    // The outcome is decided inside the try and acted on after it: finishing resumes the
+    // request's coroutine, which must not run inside this try or its catch.
     bool keep_reading = true;
+    error_code malformed;
+    std::optional<std::string> failed;  // what a throwing handler said
     try {
       // Hands the body bytes parsed so far to the handler and rewinds the body buffer.
       auto flush = [&] {
@@ -353,20 +357,27 @@ struct Connection final : std::enable_shared_from_this<Connection>, IdleTask {
         }
         if (parse_ec == kNeedMore) break;
         if (parse_ec) {
-          return finish(std::move(done),
-                        ctx.error(TransportError::protocol, "malformed HTTP response from " +
-                                                                ctx.name + ": " +
-                                                                parse_ec.message() + "."));
+          malformed = parse_ec;
+          break;
         }
         if (parser->is_done() || used == 0) break;
       }
-      if (keep_reading) keep_reading = flush();
+      if (keep_reading && !malformed) keep_reading = flush();
     } catch (const std::exception& e) {  // a handler that failed: the request fails, not the loop
-      return finish(std::move(done),
-                    ctx.error(TransportError::protocol,
-                              "reading the response from " + ctx.name + " failed: " + e.what()));
+      failed = e.what();
     }
 
+    if (failed) {
+      return finish(std::move(done), ctx.error(TransportError::protocol,
+                                               "reading the response from " + ctx.name +
+                                                   " failed: " + *failed));
+    }
+    if (malformed) {
+      return finish(std::move(done),
+                    ctx.error(TransportError::protocol, "malformed HTTP response from " +
+                                                            ctx.name + ": " +
+                                                            malformed.message() + "."));
+    }
     if (parser->is_done()) {
       Outcome out;
       out.result.completed = received;
