@@ -46,8 +46,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kGeneral
                    "interval at the configured confidence, coefficient of variation (std/mean)"},
     {"client_health",
      "whether the client kept up: requested and delivered dispatch rate (open loop, requests/s) "
-     "and schedule lag (ms) over the steady-state requests; lateness of a 20 ms probe timer on "
-     "each event loop (ms) and CPU time / wall time per worker thread over the measurement phase; "
+     "and schedule lag (ms) over the steady-state requests; lateness of a probe timer on each "
+     "event loop (every 20 ms for its first 20 samples, then every 100 ms; ms) and CPU time / "
+     "wall time per worker thread over the measurement phase; "
      "client_limited and verdict say when the client may have limited the results"},
 }};
 
