@@ -321,6 +321,31 @@ void print_row(const char* who, int streams, const Measure& m) {
              m.delay_p50_us, m.delay_p99_us, m.kib_per_stream, m.unmatched);
 }
 
+// splleed's figures against the reference's measured just before, one entry per run.
+struct Ratios {
+  std::vector<double> cpu, p50_over, p99;
+  void add(const Measure& ref, const Measure& m) {
+    cpu.push_back((m.cpu_s / static_cast<double>(m.events)) /
+                  (ref.cpu_s / static_cast<double>(ref.events)));
+    p50_over.push_back(m.delay_p50_us - ref.delay_p50_us);
+    p99.push_back(m.delay_p99_us / ref.delay_p99_us);
+  }
+};
+
+void print_ratios(const char* label, int streams, const Ratios& r, std::size_t i, double itl_ms) {
+  fmt::print("{:>8} {:>9} cpu/event x{:.2f}  delay p50 {:+.1f} us  delay p99 x{:.2f}  (itl {} ms)\n",
+             streams, label, r.cpu[i], r.p50_over[i], r.p99[i], itl_ms);
+}
+
+void print_median(const char* label, int streams, const Ratios& r, double itl_ms) {
+  Ratios sorted = r;  // pct() sorts in place
+  Ratios median;
+  median.cpu = {pct(sorted.cpu, 50)};
+  median.p50_over = {pct(sorted.p50_over, 50)};
+  median.p99 = {pct(sorted.p99, 50)};
+  print_ratios(label, streams, median, 0, itl_ms);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -341,6 +366,12 @@ int main(int argc, char** argv) {
   double busy_poll_us = 0;
   app.add_option("--busy-poll-us", busy_poll_us,
                  "Also measure splleed's precision mode with this poll time (0: not measured)")
+      ->capture_default_str();
+  int repeat = 1;
+  app.add_option("--repeat", repeat,
+                 "Measure each level this many times, the clients taking turns, and also print the "
+                 "median of the ratios: the VM's drift between runs then weighs on both clients")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "Run one client alone, e.g. under a profiler (no ratios)")
@@ -364,23 +395,26 @@ int main(int argc, char** argv) {
       print_row("splleed", n, run_splleed(bin, n, per_stream, tokens, itl_ms, 0));
       continue;
     }
-    auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
-    auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms, 0);
-    print_row("reference", n, ref);
-    print_row("splleed", n, spl);
-    auto ratios = [&](const char* who, const Measure& m) {
-      const double cpu_ratio = (m.cpu_s / m.events) / (ref.cpu_s / ref.events);
-      fmt::print("{:>8} {:>9} cpu/event x{:.2f}  delay p50 {:+.1f} us  delay p99 x{:.2f}  (itl {} ms)\n",
-                 n, who, cpu_ratio, m.delay_p50_us - ref.delay_p50_us,
-                 m.delay_p99_us / ref.delay_p99_us, itl_ms);
-    };
-    ratios("ratio", spl);
-    if (busy_poll_us > 0) {
-      // Precision mode: the same run with a worker that polls before it sleeps.
-      auto precise = run_splleed(bin, n, per_stream, tokens, itl_ms,
-                                 static_cast<Nanos>(busy_poll_us * 1e3));
-      print_row("precision", n, precise);
-      ratios("ratio", precise);
+    Ratios mine, precise;
+    for (int r = 0; r < repeat; ++r) {
+      auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
+      auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms, 0);
+      print_row("reference", n, ref);
+      print_row("splleed", n, spl);
+      mine.add(ref, spl);
+      print_ratios("ratio", n, mine, mine.cpu.size() - 1, itl_ms);
+      if (busy_poll_us > 0) {
+        // Precision mode: the same run with a worker that polls before it sleeps.
+        auto p = run_splleed(bin, n, per_stream, tokens, itl_ms,
+                             static_cast<Nanos>(busy_poll_us * 1e3));
+        print_row("precision", n, p);
+        precise.add(ref, p);
+        print_ratios("ratio", n, precise, precise.cpu.size() - 1, itl_ms);
+      }
+    }
+    if (repeat > 1) {
+      print_median("median", n, mine, itl_ms);
+      if (busy_poll_us > 0) print_median("median", n, precise, itl_ms);
     }
   }
   return 0;
