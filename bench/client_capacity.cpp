@@ -314,11 +314,14 @@ Measure run_reference(const std::string& bin, int streams, int per_stream, int t
   return m;
 }
 
-void print_row(const char* who, int streams, const Measure& m) {
+// `memory`: whether the memory growth means anything (the first run of a level: later runs reuse
+// what the process already grew, so theirs is printed as "-").
+void print_row(const char* who, int streams, const Measure& m, bool memory = true) {
   const double per_event_us = 1e6 / static_cast<double>(m.events);
-  fmt::print("{:>8} {:>9} {:>12.0f} {:>14.2f} {:>10.2f} {:>12.1f} {:>12.1f} {:>12.1f} {:>10}\n",
+  const std::string kib = memory ? fmt::format("{:.1f}", m.kib_per_stream) : "-";
+  fmt::print("{:>8} {:>9} {:>12.0f} {:>14.2f} {:>10.2f} {:>12.1f} {:>12.1f} {:>12} {:>10}\n",
              streams, who, m.events / m.wall_s, m.cpu_s * per_event_us, m.user_s * per_event_us,
-             m.delay_p50_us, m.delay_p99_us, m.kib_per_stream, m.unmatched);
+             m.delay_p50_us, m.delay_p99_us, kib, m.unmatched);
 }
 
 // splleed's figures against the reference's measured just before, one entry per run.
@@ -399,15 +402,15 @@ int main(int argc, char** argv) {
     for (int r = 0; r < repeat; ++r) {
       auto ref = run_reference(bin, n, per_stream, tokens, itl_ms);
       auto spl = run_splleed(bin, n, per_stream, tokens, itl_ms, 0);
-      print_row("reference", n, ref);
-      print_row("splleed", n, spl);
+      print_row("reference", n, ref, r == 0);
+      print_row("splleed", n, spl, r == 0);
       mine.add(ref, spl);
       print_ratios("ratio", n, mine, mine.cpu.size() - 1, itl_ms);
       if (busy_poll_us > 0) {
         // Precision mode: the same run with a worker that polls before it sleeps.
         auto p = run_splleed(bin, n, per_stream, tokens, itl_ms,
                              static_cast<Nanos>(busy_poll_us * 1e3));
-        print_row("precision", n, p);
+        print_row("precision", n, p, r == 0);
         precise.add(ref, p);
         print_ratios("ratio", n, precise, precise.cpu.size() - 1, itl_ms);
       }
