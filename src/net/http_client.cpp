@@ -464,9 +464,8 @@ struct HttpClient::Impl {
   Impl(asio::io_context& ioc, Url target, ClientOptions options, const Clock& c)
       : io(ioc), url(std::move(target)), opt(options), clock(c) {
     const std::string origin = url.origin();
-    name = origin.substr(origin.find("://") + 3);
     reads.clock = &clock;
-    reads.name = name;
+    reads.name = origin.substr(origin.find("://") + 3);
     reads.read_timeout = opt.read_timeout;
     reads.body_buffer = body_buffer.get();
     host_header = url.host_header();
@@ -498,19 +497,17 @@ struct HttpClient::Impl {
   void release(std::shared_ptr<Connection> c, bool reusable);
 
   TransportResult error(TransportError e, std::string message) const {
-    return TransportResult{e, std::move(message), clock.now()};
+    return reads.error(e, std::move(message));
   }
-  TransportResult aborted_result() const { return reads.aborted(); }
 
   asio::io_context& io;
   Url url;
   ClientOptions opt;
   const Clock& clock;
-  std::string name;  // host:port, for messages
   std::string host_header;
   std::optional<ssl::context> tls_context;
   std::unique_ptr<char[]> body_buffer{new char[kBodyBufferSize]};  // see kBodyBufferSize
-  ReadContext reads;  // what the connections' reads need
+  ReadContext reads;  // what the connections' reads need; its name (host:port) is for messages
   std::vector<std::shared_ptr<Connection>> idle;    // most recently used last
   std::vector<std::shared_ptr<Connection>> active;  // in flight; shutdown() cancels them
   bool shut_down = false;
@@ -616,11 +613,12 @@ asio::awaitable<TransportResult> HttpClient::Impl::connect(Connection& c) {
   c.arm(opt.connect_timeout);
   auto timed_out_result = [&] {
     return error(TransportError::timeout,
-                 "connecting to " + name + " timed out after " + ms_text(opt.connect_timeout) + ".");
+                 "connecting to " + reads.name + " timed out after " +
+                     ms_text(opt.connect_timeout) + ".");
   };
 
   auto [resolve_ec, endpoints] = co_await c.resolver.async_resolve(url.host, url.port, kToken);
-  if (c.aborted) co_return aborted_result();
+  if (c.aborted) co_return reads.aborted();
   if (resolve_ec) {
     if (c.timed_out) co_return timed_out_result();
     co_return error(TransportError::connect,
@@ -629,11 +627,11 @@ asio::awaitable<TransportResult> HttpClient::Impl::connect(Connection& c) {
 
   auto [connect_ec, endpoint] = co_await asio::async_connect(c.socket, endpoints, kToken);
   (void)endpoint;
-  if (c.aborted) co_return aborted_result();
+  if (c.aborted) co_return reads.aborted();
   if (connect_ec) {
     if (c.timed_out) co_return timed_out_result();
     co_return error(TransportError::connect,
-                    "cannot connect to " + name + ": " + connect_ec.message() + ".");
+                    "cannot connect to " + reads.name + ": " + connect_ec.message() + ".");
   }
   error_code ignored;
   c.socket.set_option(tcp::no_delay(true), ignored);
@@ -656,7 +654,7 @@ asio::awaitable<TransportResult> HttpClient::Impl::connect(Connection& c) {
           ignored);
     }
     auto [handshake_ec] = co_await c.tls->async_handshake(ssl::stream_base::client, kToken);
-    if (c.aborted) co_return aborted_result();
+    if (c.aborted) co_return reads.aborted();
     if (handshake_ec) {
       if (c.timed_out) co_return timed_out_result();
       std::string reason;
@@ -669,9 +667,9 @@ asio::awaitable<TransportResult> HttpClient::Impl::connect(Connection& c) {
       } else {
         reason = handshake_ec.message();
       }
-      co_return error(TransportError::tls, "TLS handshake with " + name + " failed: " + reason +
-                                               (opt.insecure ? "." : "; --insecure skips "
-                                                                     "certificate verification."));
+      co_return error(TransportError::tls,
+                      "TLS handshake with " + reads.name + " failed: " + reason +
+                          (opt.insecure ? "." : "; --insecure skips certificate verification."));
     }
   }
   co_return TransportResult{};
@@ -689,12 +687,15 @@ asio::awaitable<Outcome> HttpClient::Impl::exchange(Connection& c, std::string_v
   const std::array<asio::const_buffer, 2> request{asio::buffer(c.request), asio::buffer(body)};
   auto [write_ec, written] = co_await c.write(request);
   (void)written;
-  if (c.aborted) co_return fail(TransportError::aborted, aborted_result().message);
+  if (c.aborted) {
+    out.result = reads.aborted();
+    co_return out;
+  }
   if (write_ec) {
     if (c.timed_out) co_return fail(TransportError::timeout, reads.read_timeout_message());
     out.retryable = peer_gone(write_ec);
     co_return fail(TransportError::closed,
-                   "cannot send the request to " + name + ": " + write_ec.message() + ".");
+                   "cannot send the request to " + reads.name + ": " + write_ec.message() + ".");
   }
 
   co_return co_await c.read_response(handler);
@@ -704,7 +705,7 @@ asio::awaitable<TransportResult> HttpClient::Impl::request(bool post, std::strin
                                                            std::span<const Header> headers,
                                                            std::string_view body,
                                                            ResponseHandler& handler) {
-  if (shut_down) co_return aborted_result();
+  if (shut_down) co_return reads.aborted();
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<Connection> c = take_idle();
     const bool reused = c != nullptr;
@@ -762,7 +763,7 @@ asio::awaitable<SimpleResponse> HttpClient::simple(bool post, std::string_view p
   response.transport = co_await impl_->request(post, path, headers, body, collector);
   if (collector.too_large) {
     response.transport.error = TransportError::protocol;
-    response.transport.message = "the response from " + impl_->name + " is larger than " +
+    response.transport.message = "the response from " + impl_->reads.name + " is larger than " +
                                  std::to_string(kGetBodyLimit >> 20) + " MiB.";
   }
   response.status = collector.status;

@@ -201,6 +201,19 @@ TEST(IdleQueue, ReadsInOnePassAreTimestampedBeforeAnyIsParsed) {
   EXPECT_EQ(gap, kNanosPerMilli);
 }
 
+// Sends one request; when it has ended well, sets `done`, shuts the client down and stops `io`
+// (the test server's accept loop would keep the context running).
+void spawn_one_request(asio::io_context& io, HttpClient& client, ResponseHandler& handler,
+                       bool& done) {
+  asio::co_spawn(io, [&]() -> Task {
+    const TransportResult r = co_await client.post_stream("/x", {}, "{}", handler);
+    EXPECT_EQ(r.error, TransportError::none) << r.message;
+    done = true;
+    client.shutdown();
+    io.stop();
+  }, asio::detached);
+}
+
 // Runs `io` one handler at a time, every read counting as behind, until a parse waits in `q`.
 void run_until_a_parse_waits(asio::io_context& io, IdleQueue& q) {
   while (q.empty() && !io.stopped()) {
@@ -225,13 +238,7 @@ TEST(IdleQueue, AParseQueuedWhenTheLoopStopsRunsWhenTheContextRunsAgain) {
   HttpClient client(io, *Url::parse(server.url(), &error), ClientOptions{}, clock);
   SlowParser handler(clock);
   bool done = false;
-  asio::co_spawn(io, [&]() -> Task {
-    const TransportResult r = co_await client.post_stream("/x", {}, "{}", handler);
-    EXPECT_EQ(r.error, TransportError::none) << r.message;
-    done = true;
-    client.shutdown();
-    io.stop();  // the server's accept loop would keep run() going
-  }, asio::detached);
+  spawn_one_request(io, client, handler, done);
   IdleQueue q(0);
   {
     Installed installed(q);
@@ -333,13 +340,7 @@ TEST(IdleQueue, WaitingReadsDoNotAllocateInSteadyState) {
   std::string error;
   HttpClient client(io, *Url::parse(server.url(), &error), ClientOptions{}, clock);
   bool done = false;
-  asio::co_spawn(io, [&]() -> Task {
-    const TransportResult r = co_await client.post_stream("/x", {}, "{}", handler);
-    EXPECT_EQ(r.error, TransportError::none) << r.message;
-    done = true;
-    client.shutdown();
-    io.stop();
-  }, asio::detached);
+  spawn_one_request(io, client, handler, done);
   IdleQueue q(0);
   std::size_t released = 0;
   {
